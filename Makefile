@@ -1,0 +1,64 @@
+# Everything a fresh machine needs: `make run` and `make test` install what they use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# llama-cpp-python has no binary wheel on PyPI: it is compiled once (about 6 minutes on
+# 2 cores) into this folder, outside the checkout, and reused by later installs and CI runs.
+WHEELS ?= $(HOME)/.cache/voice-service/wheels
+LLAMA_CPP_VERSION := 0.3.36
+# A portable AVX2 build. The default -march=native build crashes on machines whose CPU
+# advertises AMX that the virtual machine does not enable, and would not run elsewhere.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_WHEEL_STAMP := $(WHEELS)/.built-$(LLAMA_CPP_VERSION)
+
+.PHONY: install install-dev run test lint typecheck pytest services bench clean
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel setuptools
+
+$(LLAMA_WHEEL_STAMP): | $(BIN)/python
+	mkdir -p $(WHEELS)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	  $(BIN)/pip wheel --no-deps --no-cache-dir --no-binary llama-cpp-python \
+	  -w $(WHEELS) llama-cpp-python==$(LLAMA_CPP_VERSION)
+	touch $@
+
+$(VENV)/.llama: $(LLAMA_WHEEL_STAMP)
+	$(BIN)/pip install --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_CPP_VERSION)-*.whl
+	touch $@
+
+$(VENV)/.installed: pyproject.toml $(VENV)/.llama
+	$(BIN)/pip install --find-links $(WHEELS) -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.llama
+	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev]'
+	touch $@ $(VENV)/.installed
+
+run: install
+	$(BIN)/voice-service serve
+
+services:
+	bash scripts/ensure-services.sh
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install-dev
+	$(BIN)/mypy
+
+pytest: install-dev
+	$(BIN)/pytest
+
+test: install-dev services lint typecheck pytest
+
+bench: install-dev
+	$(BIN)/python -m tests.bench.chain
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""The FastAPI application factory.
+
+Models load in the background after start-up, so the process answers ``/healthz`` at once
+and ``/readyz`` turns ready when the chain can run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from api.routes import health
+from api.voice.models import Models
+from core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelState:
+    """Where model loading stands: ``models`` once loaded, ``error`` if loading failed."""
+
+    models: Models | None = None
+    error: str | None = None
+
+
+async def _load(settings: Settings, state: ModelState) -> None:
+    try:
+        state.models = await asyncio.to_thread(Models.load, settings)
+    except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
+        log.exception("loading the models failed")
+        state.error = f"{type(exc).__name__}: {exc}"
+
+
+def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:
+    """Build the app. Passing ``models`` (tests, benchmarks) skips loading."""
+    settings = settings or get_settings()
+    state = ModelState(models=models)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loader = None if state.models else asyncio.create_task(_load(settings, state))
+        yield
+        if loader is not None and not loader.done():
+            loader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loader
+
+    app = FastAPI(title="voice-service", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.model_state = state
+    app.include_router(health.router)
+    return app

@@ -1,0 +1,30 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process is up and its event loop answers."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz", response_model=None)
+async def readyz(request: Request) -> JSONResponse | dict[str, Any]:
+    """Ready only once every model of the voice chain is loaded."""
+    state = request.app.state.model_state
+    if state.models is not None:
+        return {"status": "ready", "models": state.models.describe()}
+    if state.error is not None:
+        return JSONResponse(
+            {"status": "failed", "error": {"code": "models_failed", "message": state.error}},
+            status_code=503,
+        )
+    return JSONResponse({"status": "loading"}, status_code=503)

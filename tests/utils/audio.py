@@ -1,0 +1,22 @@
+"""Helpers that make test audio."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from api.voice.audio import pcm16_to_float
+
+
+def resample_to_16k(pcm: bytes, sample_rate: int) -> np.ndarray:
+    """PCM16 at any rate to float32 at 16 kHz (linear interpolation: fine for STT checks)."""
+    audio = pcm16_to_float(pcm)
+    if sample_rate == 16_000:
+        return audio
+    duration = audio.size / sample_rate
+    target = np.linspace(0, audio.size - 1, int(duration * 16_000))
+    return np.interp(target, np.arange(audio.size), audio).astype(np.float32)
+
+
+def word_set(text: str) -> set[str]:
+    """Lower-case words without punctuation."""
+    return {w.strip(".,!?;:'\"").lower() for w in text.split() if w.strip(".,!?;:'\"")}

@@ -1,0 +1,1 @@
+"""Celery app and thin tasks for the capture pipeline (see the capture issue)."""
