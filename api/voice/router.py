@@ -60,6 +60,7 @@ registry: Registry[Action] = Registry("action")
 registry.register("rag", "api.voice.actions.rag:RetrievalAction")
 registry.register("units", "api.voice.actions.units:UnitConversionAction")
 registry.register("api", "api.voice.actions.http_api:HttpApiAction")
+registry.register("decline", "api.voice.actions.decline:DeclineAction")
 
 
 class Router:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -25,6 +25,7 @@ class OpenAICompatibleLLM(LanguageModel):
             headers={"Authorization": f"Bearer {settings.openai_api_key}"},
             timeout=httpx.Timeout(settings.openai_timeout_s, connect=5.0),
         )
+        self._json_mode: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
     def _body(self, messages: list[ChatMessage], max_tokens: int, **extra: Any) -> dict[str, Any]:
         return {
@@ -61,20 +62,33 @@ class OpenAICompatibleLLM(LanguageModel):
     async def complete_json(
         self, messages: list[ChatMessage], schema: dict[str, Any], *, max_tokens: int = 96
     ) -> str:
-        """JSON-schema response format (vLLM and llama.cpp server both honour it)."""
-        body = self._body(
-            messages,
-            max_tokens,
-            temperature=0.0,
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": "nlu", "schema": schema},
-                "schema": schema,  # llama.cpp server reads the schema here
-            },
+        """Schema-constrained reply.
+
+        The OpenAI ``json_schema`` format (vLLM, TGI) is tried first; servers that refuse it
+        (llama.cpp's) get ``json_object`` with the schema, and the choice is remembered.
+        """
+        for mode in self._json_modes():
+            body = self._body(messages, max_tokens, temperature=0.0, response_format=mode(schema))
+            try:
+                response = await self.client.post("/chat/completions", json=body)
+            except httpx.HTTPError as exc:
+                raise BackendUnavailable(f"LLM server unreachable: {exc}") from exc
+            if response.status_code == 200:
+                self._json_mode = mode
+                return str(response.json()["choices"][0]["message"]["content"] or "")
+        raise BackendUnavailable(
+            f"LLM server refused JSON output: {response.status_code} {response.text[:200]}"
         )
-        try:
-            response = await self.client.post("/chat/completions", json=body)
-            response.raise_for_status()
-        except httpx.HTTPError as exc:
-            raise BackendUnavailable(f"LLM server failed: {exc}") from exc
-        return str(response.json()["choices"][0]["message"]["content"] or "")
+
+    def _json_modes(self) -> list[Callable[[dict[str, Any]], dict[str, Any]]]:
+        if self._json_mode is not None:
+            return [self._json_mode]
+        return [_json_schema_format, _json_object_format]
+
+
+def _json_schema_format(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema}}
+
+
+def _json_object_format(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "json_object", "schema": schema}

@@ -6,10 +6,10 @@ def count(text: str) -> int:
 
 
 def test_history_is_kept_in_order_and_trimmed_oldest_first() -> None:
-    conversation = Conversation(system="be brief", context_tokens=120, reply_tokens=20)
+    conversation = Conversation(context_tokens=120, reply_tokens=20)
     for n in range(10):
         conversation.add(f"question {n} " + "word " * 5, f"answer {n}")
-    messages = conversation.messages("the newest question", count)
+    messages = conversation.messages("be brief", "the newest question", count)
     assert messages[0].role == "system" and messages[-1].content == "the newest question"
     kept = [m.content for m in messages if m.role == "user"][:-1]
     assert kept and kept[-1].startswith("question 9")
@@ -22,7 +22,7 @@ def test_history_is_kept_in_order_and_trimmed_oldest_first() -> None:
 
 
 def test_roles_alternate() -> None:
-    conversation = Conversation(system="s", context_tokens=8192, reply_tokens=96)
+    conversation = Conversation(context_tokens=8192, reply_tokens=96)
     conversation.add("hi", "hello")
-    roles = [m.role for m in conversation.messages("next", count)]
+    roles = [m.role for m in conversation.messages("s", "next", count)]
     assert roles == ["system", "user", "assistant", "user"]

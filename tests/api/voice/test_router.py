@@ -20,6 +20,8 @@ async def test_default_actions_by_intent(settings: Settings, tmp_path) -> None:
     assert science.answer is None and science.abandoned == []
     units = await router.route(request("convert 5 miles to kilometers", "unit_conversion"))
     assert units.answer == "5 miles is about 8.05 kilometres." and units.passages == []
+    other = await router.route(request("what's the weather tomorrow", "other"))
+    assert other.answer is not None and "only help with science" in other.answer
     greeting = await router.route(request("hello", "greeting"))
     assert (greeting.passages, greeting.facts, greeting.answer) == ([], [], None)
 
