@@ -17,11 +17,11 @@ from types import ModuleType
 
 from pydantic import ValidationError
 
-from api.cli import ask, kb, nlu, serve
+from api.cli import ask, bench, kb, nlu, serve
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
-COMMANDS: list[ModuleType] = [ask, serve, nlu, kb]
+COMMANDS: list[ModuleType] = [ask, serve, nlu, kb, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
