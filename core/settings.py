@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(80, ge=1)
     llm_temperature: float = Field(0.2, ge=0)
     llm_threads: int = Field(2, ge=1)
+    llm_gpu_layers: int = 0  # llama.cpp layers offloaded to a GPU (-1: all), if built with CUDA
     openai_base_url: str = "http://127.0.0.1:8000/v1"
     openai_api_key: str = "not-needed"
     openai_model: str = "default"

@@ -25,6 +25,7 @@ class LlamaCppLLM(LanguageModel):
             model_path=str(path),
             n_ctx=settings.llm_context_tokens,
             n_threads=settings.llm_threads,
+            n_gpu_layers=settings.llm_gpu_layers,
             verbose=False,
         )
         self._lock = threading.Lock()

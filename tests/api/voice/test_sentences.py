@@ -38,7 +38,10 @@ def test_markdown_and_citations_are_not_spoken() -> None:
 
 
 def test_a_long_first_clause_is_spoken_before_its_sentence_ends() -> None:
-    text = "Light travels very fast in a vacuum, about 300,000 kilometres a second, or so. Yes, it does."
+    text = (
+        "Light travels very fast in a vacuum, about 300,000 kilometres a second, or so. "
+        "Yes, it does."
+    )
     assert feed_all([c for c in text]) == [
         "Light travels very fast in a vacuum,",
         "about 300,000 kilometres a second, or so.",
