@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from api.routes import health
+from api.routes import health, voice
+from api.routes.voice import SessionManager
 from api.voice.models import Models
 from core.settings import Settings, get_settings
 
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loader = None if state.models else asyncio.create_task(_load(settings, state))
         yield
+        await app.state.sessions.close_all()
         if loader is not None and not loader.done():
             loader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -54,5 +56,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app = FastAPI(title="voice-service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.model_state = state
+    app.state.sessions = SessionManager(settings.max_sessions)
     app.include_router(health.router)
+    app.include_router(voice.router)
     return app

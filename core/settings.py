@@ -17,7 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 VoiceName = Literal["professional", "friendly", "technical"]
 VOICES: tuple[VoiceName, ...] = ("professional", "friendly", "technical")
 
-DEFAULT_HOTWORDS = [
+# Science terms tiny.en mishears; enable with VOICE_STT_HOTWORDS (JSON list). Off by default:
+# any hotwords add about 250 ms to each transcription pass on 2 CPU cores (measured).
+SCIENCE_HOTWORDS = [
     "Planck",
     "Avogadro",
     "Boltzmann",
@@ -54,7 +56,8 @@ class Settings(BaseSettings):
     stt_cpu_threads: int = 0  # 0: CTranslate2's default
     stt_beam_size: int = Field(1, ge=1)
     stt_language: str = "en"
-    stt_hotwords: list[str] = Field(default_factory=lambda: list(DEFAULT_HOTWORDS))
+    stt_hotwords: list[str] = Field(default_factory=list)
+    stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
 
     # Language understanding
     nlu_backend: str = "classifier"
@@ -67,6 +70,8 @@ class Settings(BaseSettings):
     llm_context_tokens: int = Field(8192, ge=512)
     llm_max_tokens: int = Field(80, ge=1)
     llm_temperature: float = Field(0.2, ge=0)
+    llm_repeat_penalty: float = Field(1.15, ge=1)  # small models loop without it
+    max_answer_sentences: int = Field(3, ge=1)  # a spoken answer stops after this many
     llm_threads: int = Field(2, ge=1)
     llm_gpu_layers: int = 0  # llama.cpp layers offloaded to a GPU (-1: all), if built with CUDA
     openai_base_url: str = "http://127.0.0.1:8000/v1"
@@ -91,6 +96,22 @@ class Settings(BaseSettings):
     kb_min_score: float = 0.12
     api_action_url: str | None = None
     api_action_timeout_s: float = 0.8
+
+    # Live sessions (WebSocket /v1/voice)
+    vad_threshold: float = Field(0.5, gt=0, lt=1)
+    end_of_turn_silence_ms: int = Field(500, ge=100)  # when the words look complete
+    incomplete_turn_silence_ms: int = Field(1500, ge=100)  # when they read as unfinished
+    barge_in_min_ms: int = Field(250, ge=0)  # voiced audio needed to interrupt an answer
+    partial_interval_ms: int = Field(800, ge=200)
+    playback_lead_ms: int = Field(400, ge=0)  # how far audio is sent ahead of real time
+    max_sessions: int = Field(8, ge=1)
+    idle_timeout_s: float = Field(60.0, gt=0)
+    max_frames_per_s: int = Field(100, ge=10)  # sustained; bursts of twice that are allowed
+    default_region: Literal["eu", "us"] = "us"
+    require_token: bool = False
+    token_secret: str = ""
+    token_ttl_s: int = Field(3600, ge=1)
+    allowed_origins: list[str] = Field(default_factory=list)  # empty: any Origin
 
     # Text-to-speech
     tts_backend: str = "piper"

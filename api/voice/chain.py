@@ -2,6 +2,7 @@
 
 The LLM and TTS overlap: sentence 1 is being spoken while sentence 2 is being written.
 Closing the event stream (barge-in) cancels both, so nothing stale leaks into a later turn.
+The conversation is only read: the caller records the turn once the answer was delivered.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from api.voice.events import (
 from api.voice.models import Models
 from api.voice.prompts import system_prompt
 from api.voice.router import ActionRequest
-from api.voice.sentences import SentenceSplitter, speakable
+from api.voice.sentences import SentenceSplitter
 from core.errors import AudioError
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import VoiceName
@@ -94,7 +95,7 @@ class VoiceChain:
 
         events: asyncio.Queue[TurnEvent | object] = asyncio.Queue()
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        response_parts: list[str] = []
+        spoken: list[str] = []  # the sentences sent to TTS: the answer as heard
 
         async def write() -> None:
             step = time.perf_counter()
@@ -110,13 +111,17 @@ class VoiceChain:
                     )
                 splitter = SentenceSplitter()
                 async for piece in pieces:
-                    response_parts.append(piece)
                     await events.put(ResponseDelta(piece))
                     for sentence in splitter.feed(piece):
+                        spoken.append(sentence)
                         await sentences.put(sentence)
-                rest = splitter.flush()
-                if rest:
-                    await sentences.put(rest)
+                    if sum(s[-1] in ".!?" for s in spoken) >= self.settings.max_answer_sentences:
+                        break  # closing the stream stops the LLM: answers stay short
+                else:
+                    rest = splitter.flush()
+                    if rest:
+                        spoken.append(rest)
+                        await sentences.put(rest)
             finally:
                 if not route.answer:
                     latency.llm_ms = _ms(step)
@@ -146,8 +151,7 @@ class VoiceChain:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-        response = speakable("".join(response_parts))
-        conversation.add(text, response)
+        response = " ".join(spoken)
         latency.total_ms = _ms(speech_end)
         yield TurnFinished(response=response, latency=latency, passages=route.passages)
 

@@ -6,6 +6,9 @@ import importlib.metadata
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
+
+import spacy
 
 from api.voice.kb import KnowledgeBase
 from api.voice.llm import LanguageModel, load_llm
@@ -14,6 +17,7 @@ from api.voice.nlu import registry as nlu_registry
 from api.voice.router import Router, load_actions
 from api.voice.stt import SpeechToText, load_stt
 from api.voice.tts import TextToSpeech, load_tts
+from api.voice.vad import SileroVAD
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,8 @@ class Models:
     tts: TextToSpeech
     kb: KnowledgeBase
     router: Router
+    vad: SileroVAD
+    turn_nlp: Any  # a spaCy tagger for end-of-turn decisions
 
     @classmethod
     def load(cls, settings: Settings) -> Models:
@@ -46,8 +52,9 @@ class Models:
         tts = load_tts(settings)
         kb = KnowledgeBase.load(settings.kb_dir)
         router = Router(settings, load_actions(settings, kb=kb))
+        turn_nlp = spacy.load(settings.spacy_model, exclude=["parser", "ner", "lemmatizer"])
         log.info("models loaded in %.1f s", time.perf_counter() - started)
-        return cls(settings, stt, nlu, llm, tts, kb, router)
+        return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn_nlp)
 
     def describe(self) -> dict[str, str]:
         """Names and versions of the models in use (recorded with each captured turn)."""

@@ -38,6 +38,7 @@ class LlamaCppLLM(LanguageModel):
                 cast(Any, as_dicts(messages)),
                 max_tokens=max_tokens,
                 temperature=self.settings.llm_temperature,
+                repeat_penalty=self.settings.llm_repeat_penalty,
                 stream=True,
             )
             for chunk in stream:

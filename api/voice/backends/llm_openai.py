@@ -33,6 +33,7 @@ class OpenAICompatibleLLM(LanguageModel):
             "messages": as_dicts(messages),
             "max_tokens": max_tokens,
             "temperature": self.settings.llm_temperature,
+            "frequency_penalty": round(self.settings.llm_repeat_penalty - 1, 2),
             **extra,
         }
 

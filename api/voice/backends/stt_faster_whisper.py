@@ -43,6 +43,9 @@ class FasterWhisperSTT(SpeechToText):
                 word_timestamps=True,
                 hotwords=" ".join(words_hint) or None,
                 condition_on_previous_text=False,
+                temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+                if self.settings.stt_temperature_fallback
+                else 0.0,
                 vad_filter=False,
             )
             for segment in results:  # lazy: iterating does the work

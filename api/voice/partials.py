@@ -1,0 +1,81 @@
+"""Streaming transcription with the "local agreement" policy (as in whisper_streaming).
+
+Each pass transcribes only the audio after the committed words; the words two successive
+passes agree on are committed, so a pass costs the same however long the utterance grows.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from api.voice.stt import SpeechToText
+from core.messages import Transcript, Word
+
+SAMPLE_RATE = 16_000
+_NORMALIZE = re.compile(r"[^\w']+")
+
+
+def _key(word: Word) -> str:
+    return _NORMALIZE.sub("", word.text.lower())
+
+
+def _shifted(words: list[Word], offset_s: float) -> list[Word]:
+    return [
+        w.model_copy(update={"start": w.start + offset_s, "end": w.end + offset_s}) for w in words
+    ]
+
+
+class StreamingTranscriber:
+    """Partial and final transcripts of one growing utterance."""
+
+    def __init__(self, stt: SpeechToText) -> None:
+        self.stt = stt
+        self.committed: list[Word] = []
+        self.committed_until_s = 0.0
+        self.tail: list[Word] = []
+        self.logprobs: list[float] = []
+
+    @property
+    def text(self) -> str:
+        """Committed words, then the latest guess for the rest."""
+        return " ".join(w.text for w in (*self.committed, *self.tail)).strip()
+
+    async def _transcribe_tail(self, audio: np.ndarray) -> tuple[list[Word], Transcript]:
+        offset = self.committed_until_s
+        tail_audio = audio[int(offset * SAMPLE_RATE) :]
+        if tail_audio.size < SAMPLE_RATE // 10:
+            return [], Transcript(text="")
+        result = await self.stt.transcribe_all(tail_audio)
+        return _shifted(result.words, offset), result
+
+    async def update(self, audio: np.ndarray) -> str:
+        """One partial pass over ``audio`` (the whole utterance so far); returns the text."""
+        words, result = await self._transcribe_tail(audio)
+        agreed = 0
+        for previous, current in zip(self.tail, words, strict=False):
+            if _key(previous) != _key(current):
+                break
+            agreed += 1
+        if agreed == len(words):
+            agreed -= 1  # keep the newest word open: the speaker may still be saying it
+        if agreed > 0:
+            self.committed.extend(words[:agreed])
+            self.committed_until_s = words[agreed - 1].end
+            self.logprobs.append(result.avg_logprob)
+        self.tail = words[agreed:]
+        return self.text
+
+    async def finish(self, audio: np.ndarray) -> Transcript:
+        """The final transcript: committed words plus one last pass over the rest."""
+        words, result = await self._transcribe_tail(audio)
+        self.tail = words
+        all_words = [*self.committed, *words]
+        logprobs = [*self.logprobs, result.avg_logprob] if words else self.logprobs
+        return Transcript(
+            text=" ".join(w.text for w in all_words).strip(),
+            words=all_words,
+            avg_logprob=sum(logprobs) / len(logprobs) if logprobs else 0.0,
+            duration_s=audio.size / SAMPLE_RATE,
+        )

@@ -1,0 +1,309 @@
+"""One live voice session: VAD, partial transcripts, end of turn, streamed answers, barge-in.
+
+Transport-free: the WebSocket route feeds ``on_audio`` and ``on_message`` and passes a
+``send`` callable taking a JSON-able dict (a text frame) or bytes (an audio frame).
+
+End of turn: once the speaker falls silent, the final transcription starts at once, so it is
+ready when the silence has lasted long enough (``turns.silence_needed_ms``). If they speak
+again first, it is dropped and the utterance goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import numpy as np
+
+from api.voice.audio import SAMPLE_RATE, pcm16_to_float
+from api.voice.chain import VoiceChain
+from api.voice.endpointing import TurnPolicy, silence_needed_ms
+from api.voice.events import AudioOut, ResponseDelta, SourcesFound, TurnFinished, Understood
+from api.voice.partials import StreamingTranscriber
+from api.voice.protocol import Consent, EndOfSpeech, Feedback, Interrupt, ProtocolError, Start
+from api.voice.turn import Turn
+from api.voice.vad import FRAME_MS, SileroVAD, SpeechTracker
+from core.errors import VoiceServiceError
+from core.messages import Transcript
+from core.settings import Settings
+
+log = logging.getLogger(__name__)
+Send = Callable[[dict[str, Any] | bytes], Awaitable[None]]
+PREROLL_S = 0.3  # audio kept from before the first voiced frame
+
+
+class VoiceSession:
+    """State of one conversation; all methods run on the event loop."""
+
+    def __init__(
+        self,
+        *,
+        chain: VoiceChain,
+        vad: SileroVAD,
+        turn_nlp: Any,
+        settings: Settings,
+        send: Send,
+        start: Start,
+    ) -> None:
+        self.chain, self.settings, self.send, self.turn_nlp = chain, settings, send, turn_nlp
+        self.session_id = uuid.uuid4().hex
+        self.voice = start.voice or settings.default_voice
+        self.consent = start.consent
+        self.region = start.region or settings.default_region
+        self.conversation = chain.new_conversation()
+        self.vad = vad.stream()
+        self.tracker = SpeechTracker(threshold=settings.vad_threshold)
+        self.policy = TurnPolicy(
+            settings.end_of_turn_silence_ms, settings.incomplete_turn_silence_ms
+        )
+        self.preroll: list[np.ndarray] = []
+        self.utterance: list[np.ndarray] | None = None
+        self.transcriber: StreamingTranscriber | None = None
+        self.stt_lock = asyncio.Lock()  # partial and final passes of this session in turn
+        self.partial_task: asyncio.Task[None] | None = None
+        self.final_task: asyncio.Task[tuple[Transcript, float]] | None = None
+        self.speech_end = 0.0
+        self.turn: Turn | None = None
+        self.turns: dict[str, str | None] = {}  # turn id -> feedback
+
+    # ---- input ---------------------------------------------------------------------------
+
+    async def on_audio(self, pcm: bytes) -> None:
+        """One binary frame of PCM16 mono 16 kHz."""
+        audio = pcm16_to_float(pcm)
+        probabilities = await asyncio.to_thread(self.vad.push, audio)
+        self._keep(audio)
+        for probability in probabilities:
+            voiced = self.tracker.update(probability)
+            if voiced:
+                self.speech_end = time.perf_counter()
+                await self._on_voiced()
+            elif self.utterance is not None:
+                await self._on_silence()
+        if self.utterance is not None and self._utterance_s() > self.settings.max_utterance_s:
+            await self._error("utterance_too_long", "the utterance reached the maximum length")
+            await self._commit_turn()
+
+    async def on_message(self, message: Any) -> None:
+        """A validated control message (``start`` and ``stop`` are handled by the route)."""
+        if isinstance(message, EndOfSpeech):
+            if self.utterance is None:
+                await self._error("no_speech", "no speech was heard before end_of_speech")
+            else:
+                await self._commit_turn()
+        elif isinstance(message, Interrupt):
+            await self.interrupt()
+        elif isinstance(message, Consent):
+            self.consent = message.granted
+        elif isinstance(message, Feedback):
+            if message.turn_id not in self.turns:
+                raise ProtocolError("unknown_turn", "feedback names a turn of another session")
+            self.turns[message.turn_id] = message.value
+        elif isinstance(message, Start):
+            raise ProtocolError("already_started", "the session has already started")
+
+    def _keep(self, audio: np.ndarray) -> None:
+        if self.utterance is not None:
+            self.utterance.append(audio)
+            return
+        self.preroll.append(audio)
+        while sum(a.size for a in self.preroll[1:]) > PREROLL_S * SAMPLE_RATE:
+            self.preroll.pop(0)
+
+    def _utterance_s(self) -> float:
+        return sum(a.size for a in self.utterance or []) / SAMPLE_RATE
+
+    def _audio(self) -> np.ndarray:
+        return np.concatenate(self.utterance) if self.utterance else np.zeros(0, np.float32)
+
+    # ---- turn taking ---------------------------------------------------------------------
+
+    async def _on_voiced(self) -> None:
+        if self.turn is not None and not self.turn.is_committed:
+            await self.turn.cancel()  # the speaker went on: drop the answer nobody heard
+            self.turn = None
+        elif self.answer_playing() and self.tracker.voiced_run_ms >= self.settings.barge_in_min_ms:
+            await self.interrupt()
+        if self.utterance is None:
+            self.utterance, self.preroll = self.preroll, []
+            self.transcriber = StreamingTranscriber(self.chain.models.stt)
+            self.partial_task = asyncio.create_task(self._partials())
+        if self.final_task is not None:  # that final transcript is stale now
+            self.final_task.cancel()
+            self.final_task = None
+
+    async def _on_silence(self) -> None:
+        if self.final_task is None and self.tracker.silence_ms >= 2 * FRAME_MS:
+            self.final_task = asyncio.create_task(self._final(self._audio()))
+        if self.final_task is None or not self.final_task.done() or self.final_task.cancelled():
+            return  # checked again at the next frame
+        if self.final_task.exception() is not None:
+            await self._commit_turn()  # reports the failure
+            return
+        transcript, stt_ms = self.final_task.result()
+        if (
+            transcript.text
+            and not self.answer_playing()
+            and (self.turn is None or self.turn.is_committed)
+        ):
+            self.turn = self._start_turn(transcript, stt_ms)  # speculative: output held back
+        needed = silence_needed_ms(transcript.text, self.turn_nlp, self.policy)
+        if self.tracker.silence_ms >= needed:
+            await self._commit_turn()
+
+    async def _partials(self) -> None:
+        """While the user speaks: a partial transcript at least once a second."""
+        interval = self.settings.partial_interval_ms / 1000
+        covered = 0
+        while True:
+            await asyncio.sleep(interval)
+            if self.utterance is None or self.transcriber is None:
+                return
+            audio = self._audio()
+            if audio.size - covered < SAMPLE_RATE // 4 or not self.tracker.in_speech:
+                continue
+            covered = audio.size
+            async with self.stt_lock:
+                text = await self.transcriber.update(audio)
+            if text:
+                await self.send({"type": "partial_transcript", "text": text})
+
+    async def _final(self, audio: np.ndarray) -> tuple[Transcript, float]:
+        assert self.transcriber is not None
+        async with self.stt_lock:
+            started = time.perf_counter()
+            transcript = await self.transcriber.finish(audio)
+            return transcript, (time.perf_counter() - started) * 1000
+
+    async def _commit_turn(self) -> None:
+        """End the utterance; let its answer (already under way, or started now) be heard."""
+        audio, final = self._audio(), self.final_task
+        if self.partial_task is not None:
+            self.partial_task.cancel()
+        if final is None:
+            final = asyncio.create_task(self._final(audio))
+        self.utterance, self.final_task, self.partial_task = None, None, None
+        try:
+            transcript, stt_ms = await final
+        except Exception:
+            log.exception("final transcription failed")
+            await self._error("stt_failed", "the speech could not be transcribed")
+            return
+        finally:
+            self.transcriber = None
+        if (
+            self.turn is not None
+            and not self.turn.is_committed
+            and self.turn.transcript != transcript
+        ):
+            await self.turn.cancel()
+            self.turn = None
+        if not transcript.text or self.answer_playing():
+            return  # noise, or speech over an answer that was not interrupted (a cough)
+        if self.turn is None or self.turn.is_committed:
+            self.turn = self._start_turn(transcript, stt_ms)
+        turn = self.turn
+        self.turns[turn.id] = None
+        await self.send({"type": "transcript", "turn_id": turn.id, "text": transcript.text})
+        turn.commit()
+
+    # ---- answering -----------------------------------------------------------------------
+
+    def _start_turn(self, transcript: Transcript, stt_ms: float) -> Turn:
+        turn = Turn(
+            uuid.uuid4().hex[:16],
+            transcript,
+            self.speech_end,
+            self.send,
+            self.settings.playback_lead_ms,
+        )
+        turn.generator = asyncio.create_task(self._answer(turn, stt_ms))
+        return turn
+
+    def answer_playing(self) -> bool:
+        """Whether a committed answer is being generated, sent or played at the client."""
+        return self.turn is not None and self.turn.playing()
+
+    async def _answer(self, turn: Turn, stt_ms: float) -> None:
+        """Run the chain for ``turn``, queueing its output in protocol order."""
+        started_audio = False
+        sources: list[str] = []
+        try:
+            async for event in self.chain.run_turn(
+                conversation=self.conversation,
+                voice=self.voice,
+                transcript=turn.transcript,
+                speech_end=turn.speech_end,
+            ):
+                if isinstance(event, Understood):
+                    turn.emit({"type": "nlu", **event.nlu.model_dump(exclude={"confidence"})})
+                elif isinstance(event, SourcesFound):
+                    sources = [p.id for p in event.passages]
+                elif isinstance(event, ResponseDelta):
+                    turn.emit({"type": "response_delta", "text": event.text})
+                elif isinstance(event, AudioOut):
+                    if not started_audio:
+                        started_audio = True
+                        turn.emit(
+                            {
+                                "type": "audio_start",
+                                "turn_id": turn.id,
+                                "sample_rate": event.sample_rate,
+                                "format": "pcm16le",
+                            }
+                        )
+                    turn.emit_audio(event.pcm, event.sample_rate)
+                elif isinstance(event, TurnFinished):
+                    if started_audio:
+                        turn.emit({"type": "audio_end", "turn_id": turn.id})
+                    latency = event.latency.model_copy(update={"stt_ms": round(stt_ms, 1)})
+                    turn.emit(
+                        {
+                            "type": "turn_end",
+                            "turn_id": turn.id,
+                            "response": event.response,
+                            "sources": sources,
+                            "latency": latency.model_dump(),
+                        }
+                    )
+                    await turn.committed.wait()  # history holds only answers that were heard
+                    self.conversation.add(turn.transcript.text, event.response)
+        except VoiceServiceError as exc:
+            turn.emit({"type": "error", "code": exc.code, "message": str(exc)})
+        except Exception:
+            log.exception("turn %s failed", turn.id)
+            turn.emit(
+                {
+                    "type": "error",
+                    "code": "internal_error",
+                    "message": "the answer could not be produced",
+                }
+            )
+        finally:
+            turn.finish()
+
+    async def interrupt(self) -> None:
+        """Stop the answer being heard (generation and sending) and say so."""
+        if self.turn is None or not self.answer_playing():
+            return
+        turn, self.turn = self.turn, None
+        await turn.cancel()
+        await self.send({"type": "interrupted", "turn_id": turn.id})
+
+    async def close(self) -> None:
+        """Cancel whatever is running (session end or server shutdown)."""
+        for task in (self.partial_task, self.final_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if self.turn is not None:
+            await self.turn.cancel()
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send({"type": "error", "code": code, "message": message})

@@ -1,0 +1,100 @@
+"""The output of one turn, held back until the turn is committed, then delivered in order.
+
+The answer starts while the speaker may still go on (the end-of-turn silence has not yet
+run out). Everything it produces waits in a queue; once the turn is committed a delivery
+task sends it, audio paced to stay at most ``lead_ms`` ahead of real time. If the speaker
+goes on instead, the turn is cancelled and nothing of it was ever sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from core.messages import Transcript
+
+Send = Callable[[dict[str, Any] | bytes], Awaitable[None]]
+_END = object()
+
+
+class Turn:
+    """One answer: a generating task (set by the owner) and this object's delivery task."""
+
+    def __init__(
+        self, turn_id: str, transcript: Transcript, speech_end: float, send: Send, lead_ms: int
+    ) -> None:
+        self.id, self.transcript, self.speech_end = turn_id, transcript, speech_end
+        self.send, self.lead_s = send, lead_ms / 1000
+        self.generator: asyncio.Task[None] | None = None
+        self.committed = asyncio.Event()
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.playback_started = 0.0
+        self.playback_s = 0.0
+        self.first_audio_at: float | None = None
+        self.delivery = asyncio.create_task(self._deliver())
+
+    def emit(self, item: dict[str, Any]) -> None:
+        """Queue a JSON event."""
+        self.queue.put_nowait(item)
+
+    def emit_audio(self, pcm: bytes, sample_rate: int) -> None:
+        """Queue an audio chunk."""
+        self.queue.put_nowait((pcm, sample_rate))
+
+    def finish(self) -> None:
+        """No more output will come."""
+        self.queue.put_nowait(_END)
+
+    def commit(self) -> None:
+        """The speaker has finished: let the answer be heard."""
+        self.committed.set()
+
+    @property
+    def is_committed(self) -> bool:
+        """Whether the answer may be (or is being) heard."""
+        return self.committed.is_set()
+
+    def playing(self) -> bool:
+        """Committed, and still being produced, sent, or played at the client."""
+        if not self.is_committed:
+            return False
+        if not self.delivery.done():
+            return True
+        return time.perf_counter() < self.playback_started + self.playback_s
+
+    async def cancel(self) -> None:
+        """Stop generating and sending."""
+        for task in (self.generator, self.delivery):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _deliver(self) -> None:
+        await self.committed.wait()
+        while (item := await self.queue.get()) is not _END:
+            if isinstance(item, tuple):
+                await self._send_audio(*item)
+                continue
+            if item.get("type") == "turn_end":
+                self._measured(item["latency"])
+            await self.send(item)
+
+    async def _send_audio(self, pcm: bytes, sample_rate: int) -> None:
+        now = time.perf_counter()
+        if self.first_audio_at is None:
+            self.first_audio_at = self.playback_started = now
+        ahead = self.playback_s - (now - self.playback_started)
+        if ahead > self.lead_s:
+            await asyncio.sleep(ahead - self.lead_s)
+        await self.send(pcm)
+        self.playback_s += len(pcm) / 2 / sample_rate
+
+    def _measured(self, latency: dict[str, Any]) -> None:
+        """First audio and total as the client experiences them (output may have been held)."""
+        if self.first_audio_at is not None:
+            latency["first_audio_ms"] = round((self.first_audio_at - self.speech_end) * 1000, 1)
+        latency["total_ms"] = round((time.perf_counter() - self.speech_end) * 1000, 1)
