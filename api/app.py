@@ -11,8 +11,11 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
+from fastapi.staticfiles import StaticFiles
 
 from api.routes import health, voice
 from api.routes.voice import SessionManager
@@ -20,6 +23,7 @@ from api.voice.models import Models
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"  # the browser client
 
 
 @dataclass
@@ -59,4 +63,14 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.state.sessions = SessionManager(settings.max_sessions)
     app.include_router(health.router)
     app.include_router(voice.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    @app.get("/policy.html", include_in_schema=False)
+    async def policy() -> FileResponse:
+        return FileResponse(STATIC / "policy.html")
+
     return app

@@ -219,7 +219,6 @@ class _Connection:
             self.session = VoiceSession(
                 chain=self.chain,
                 vad=models.vad,
-                turn_nlp=models.turn_nlp,
                 settings=self.settings,
                 send=self.send,
                 start=message,

@@ -3,15 +3,15 @@
 The trailing silence that ends a turn is lengthened when the words so far read like a
 sentence in progress. Silence alone cuts people off at their mid-sentence pauses ("And so,
 my fellow Americans ... ask not ..."). An utterance that ends on a function word ("and",
-"the", "not", "for you"), runs several words without any verb, or is a short one opening
-with "and"/"but", waits for the longer silence.
+"the", "not", "for you"), or is a short one opening with "and"/"but", waits for the longer
+silence. (A "no verb" rule was tried and dropped: spaCy's small model tags spoken
+imperatives such as "Convert five miles to kilometres" as verbless.)
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 _CONTINUATIONS = set(
     """
@@ -37,11 +37,10 @@ class TurnPolicy:
 
     complete_ms: int = 500
     incomplete_ms: int = 1500
-    min_words_without_verb: int = 4
     short_words: int = 8  # "And so, my fellow Americans" opens a longer sentence
 
 
-def looks_incomplete(text: str, nlp: Any | None = None, policy: TurnPolicy = TurnPolicy()) -> bool:
+def looks_incomplete(text: str, policy: TurnPolicy = TurnPolicy()) -> bool:
     """Whether ``text`` reads like a sentence the speaker has not finished."""
     words = _WORD.findall(text.lower())
     if not words:
@@ -50,15 +49,9 @@ def looks_incomplete(text: str, nlp: Any | None = None, policy: TurnPolicy = Tur
         return True
     if len(words) >= 2 and words[-1] in _OBJECT_PRONOUNS and words[-2] in _PREPOSITIONS:
         return True
-    if words[0] in _OPENING_CONJUNCTIONS and len(words) < policy.short_words:
-        return True
-    if nlp is not None and len(words) >= policy.min_words_without_verb:
-        doc = nlp(text)
-        if not any(token.pos_ in ("VERB", "AUX") for token in doc):
-            return True
-    return False
+    return words[0] in _OPENING_CONJUNCTIONS and len(words) < policy.short_words
 
 
-def silence_needed_ms(text: str, nlp: Any | None, policy: TurnPolicy) -> int:
+def silence_needed_ms(text: str, policy: TurnPolicy) -> int:
     """The trailing silence after which this utterance counts as finished."""
-    return policy.incomplete_ms if looks_incomplete(text, nlp, policy) else policy.complete_ms
+    return policy.incomplete_ms if looks_incomplete(text, policy) else policy.complete_ms

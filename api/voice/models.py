@@ -6,9 +6,6 @@ import importlib.metadata
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import spacy
 
 from api.voice.kb import KnowledgeBase
 from api.voice.llm import LanguageModel, load_llm
@@ -35,7 +32,6 @@ class Models:
     kb: KnowledgeBase
     router: Router
     vad: SileroVAD
-    turn_nlp: Any  # a spaCy tagger for end-of-turn decisions
 
     @classmethod
     def load(cls, settings: Settings) -> Models:
@@ -52,9 +48,8 @@ class Models:
         tts = load_tts(settings)
         kb = KnowledgeBase.load(settings.kb_dir)
         router = Router(settings, load_actions(settings, kb=kb))
-        turn_nlp = spacy.load(settings.spacy_model, exclude=["parser", "ner", "lemmatizer"])
         log.info("models loaded in %.1f s", time.perf_counter() - started)
-        return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn_nlp)
+        return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD())
 
     def describe(self) -> dict[str, str]:
         """Names and versions of the models in use (recorded with each captured turn)."""

@@ -2,6 +2,10 @@
 
 Each pass transcribes only the audio after the committed words; the words two successive
 passes agree on are committed, so a pass costs the same however long the utterance grows.
+Words are committed only once they lie ``MIN_TAIL_S`` behind the newest audio: the tiny
+model needs seconds of context, and tails cut short come out garbled ("And so I all
+America"). Utterances shorter than that are re-read whole, which costs about the same (the
+encoder always sees a 30 s window).
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from api.voice.stt import SpeechToText
 from core.messages import Transcript, Word
 
 SAMPLE_RATE = 16_000
+CONTEXT_WORDS = 12  # committed words given to Whisper as the prompt of the next pass
+MIN_TAIL_S = 6.0
 _NORMALIZE = re.compile(r"[^\w']+")
 
 
@@ -47,19 +53,19 @@ class StreamingTranscriber:
         tail_audio = audio[int(offset * SAMPLE_RATE) :]
         if tail_audio.size < SAMPLE_RATE // 10:
             return [], Transcript(text="")
-        result = await self.stt.transcribe_all(tail_audio)
+        context = " ".join(w.text for w in self.committed[-CONTEXT_WORDS:]) or None
+        result = await self.stt.transcribe_all(tail_audio, prompt=context)
         return _shifted(result.words, offset), result
 
     async def update(self, audio: np.ndarray) -> str:
         """One partial pass over ``audio`` (the whole utterance so far); returns the text."""
         words, result = await self._transcribe_tail(audio)
+        horizon = audio.size / SAMPLE_RATE - MIN_TAIL_S
         agreed = 0
         for previous, current in zip(self.tail, words, strict=False):
-            if _key(previous) != _key(current):
+            if _key(previous) != _key(current) or current.end > horizon:
                 break
             agreed += 1
-        if agreed == len(words):
-            agreed -= 1  # keep the newest word open: the speaker may still be saying it
         if agreed > 0:
             self.committed.extend(words[:agreed])
             self.committed_until_s = words[agreed - 1].end

@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,10 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any] | bytes], Awaitable[None]]
 PREROLL_S = 0.3  # audio kept from before the first voiced frame
+# The answer is prepared this long before the end-of-turn silence runs out (about what NLU,
+# the LLM's first clause and its speech take on 2 cores), not earlier: work started at a
+# mid-sentence pause is wasted and slows the partial transcripts.
+SPECULATION_LEAD_MS = 600
 
 
 class VoiceSession:
@@ -45,12 +49,11 @@ class VoiceSession:
         *,
         chain: VoiceChain,
         vad: SileroVAD,
-        turn_nlp: Any,
         settings: Settings,
         send: Send,
         start: Start,
     ) -> None:
-        self.chain, self.settings, self.send, self.turn_nlp = chain, settings, send, turn_nlp
+        self.chain, self.settings, self.send = chain, settings, send
         self.session_id = uuid.uuid4().hex
         self.voice = start.voice or settings.default_voice
         self.consent = start.consent
@@ -69,6 +72,8 @@ class VoiceSession:
         self.final_task: asyncio.Task[tuple[Transcript, float]] | None = None
         self.speech_end = 0.0
         self.turn: Turn | None = None
+        self._needed_for: tuple[str, int] = ("", self.policy.complete_ms)
+        self._tasks: set[asyncio.Task[None]] = set()
         self.turns: dict[str, str | None] = {}  # turn id -> feedback
 
     # ---- input ---------------------------------------------------------------------------
@@ -140,38 +145,73 @@ class VoiceSession:
     async def _on_silence(self) -> None:
         if self.final_task is None and self.tracker.silence_ms >= 2 * FRAME_MS:
             self.final_task = asyncio.create_task(self._final(self._audio()))
-        if self.final_task is None or not self.final_task.done() or self.final_task.cancelled():
-            return  # checked again at the next frame
-        if self.final_task.exception() is not None:
+            # frames may stop coming (a client that sent all it had): decide when it is ready
+            self.final_task.add_done_callback(self._final_ready)
+        await self._end_of_turn()
+
+    def _final_ready(self, task: asyncio.Task[tuple[Transcript, float]]) -> None:
+        if task is self.final_task and not task.cancelled():
+            self._background(self._end_of_turn())
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _end_of_turn(self) -> None:
+        """Prepare the answer and commit the turn, each once the silence allows.
+
+        Runs at every silent frame and when the final transcript is ready.
+        """
+        final = self.final_task
+        if self.utterance is None or final is None or not final.done() or final.cancelled():
+            return  # checked again at the next frame, or when the final pass is done
+        if final.exception() is not None:
             await self._commit_turn()  # reports the failure
             return
-        transcript, stt_ms = self.final_task.result()
+        transcript, stt_ms = final.result()
+        needed = self._silence_needed(transcript.text)
+        log.debug(
+            "end of turn? silence %d ms of %d for %r",
+            self.tracker.silence_ms,
+            needed,
+            transcript.text,
+        )
+        speculate = self.tracker.silence_ms >= needed - SPECULATION_LEAD_MS
         if (
-            transcript.text
+            speculate
+            and transcript.text
             and not self.answer_playing()
             and (self.turn is None or self.turn.is_committed)
         ):
-            self.turn = self._start_turn(transcript, stt_ms)  # speculative: output held back
-        needed = silence_needed_ms(transcript.text, self.turn_nlp, self.policy)
+            self.turn = self._start_turn(transcript, stt_ms)  # output held back until commit
         if self.tracker.silence_ms >= needed:
             await self._commit_turn()
 
+    def _silence_needed(self, text: str) -> int:
+        """``endpointing.silence_needed_ms``, computed once per final transcript."""
+        if self._needed_for[0] != text:
+            self._needed_for = (text, silence_needed_ms(text, self.policy))
+        return self._needed_for[1]
+
     async def _partials(self) -> None:
-        """While the user speaks: a partial transcript at least once a second."""
+        """While the user speaks: a partial transcript every ``partial_interval_ms``."""
         interval = self.settings.partial_interval_ms / 1000
-        covered = 0
+        seen_voiced = -1
+        next_pass = time.perf_counter() + interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(max(0.0, next_pass - time.perf_counter()))
+            next_pass += interval
             if self.utterance is None or self.transcriber is None:
                 return
-            audio = self._audio()
-            if audio.size - covered < SAMPLE_RATE // 4 or not self.tracker.in_speech:
-                continue
-            covered = audio.size
+            if self.tracker.last_voiced_frame == seen_voiced or self.final_task is not None:
+                continue  # nothing new said, or the speaker paused: the final pass runs
+            seen_voiced = self.tracker.last_voiced_frame
             async with self.stt_lock:
-                text = await self.transcriber.update(audio)
+                text = await self.transcriber.update(self._audio())
             if text:
                 await self.send({"type": "partial_transcript", "text": text})
+            next_pass = max(next_pass, time.perf_counter())
 
     async def _final(self, audio: np.ndarray) -> tuple[Transcript, float]:
         assert self.transcriber is not None
@@ -297,7 +337,7 @@ class VoiceSession:
 
     async def close(self) -> None:
         """Cancel whatever is running (session end or server shutdown)."""
-        for task in (self.partial_task, self.final_task):
+        for task in (self.partial_task, self.final_task, *self._tasks):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

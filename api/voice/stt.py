@@ -17,15 +17,20 @@ class SpeechToText(ABC):
 
     @abstractmethod
     def transcribe(
-        self, audio: np.ndarray, *, hotwords: list[str] | None = None
+        self, audio: np.ndarray, *, hotwords: list[str] | None = None, prompt: str | None = None
     ) -> AsyncIterator[Transcript]:
-        """Yield one ``Transcript`` per recognised segment, as soon as each is decoded."""
+        """Yield one ``Transcript`` per recognised segment, as soon as each is decoded.
+
+        ``prompt`` is text said just before ``audio`` (context for a continuation).
+        """
 
     async def transcribe_all(
-        self, audio: np.ndarray, *, hotwords: list[str] | None = None
+        self, audio: np.ndarray, *, hotwords: list[str] | None = None, prompt: str | None = None
     ) -> Transcript:
         """The whole utterance as one transcript."""
-        segments = [segment async for segment in self.transcribe(audio, hotwords=hotwords)]
+        segments = [
+            segment async for segment in self.transcribe(audio, hotwords=hotwords, prompt=prompt)
+        ]
         words = [word for segment in segments for word in segment.words]
         logprob = sum(s.avg_logprob for s in segments) / len(segments) if segments else 0.0
         return Transcript(

@@ -30,7 +30,7 @@ class FasterWhisperSTT(SpeechToText):
         self._lock = threading.Lock()
 
     def transcribe(
-        self, audio: np.ndarray, *, hotwords: list[str] | None = None
+        self, audio: np.ndarray, *, hotwords: list[str] | None = None, prompt: str | None = None
     ) -> AsyncIterator[Transcript]:
         """Decode segments on a worker thread and yield them as they come."""
         words_hint = self.settings.stt_hotwords if hotwords is None else hotwords
@@ -42,6 +42,7 @@ class FasterWhisperSTT(SpeechToText):
                 beam_size=self.settings.stt_beam_size,
                 word_timestamps=True,
                 hotwords=" ".join(words_hint) or None,
+                initial_prompt=prompt or None,
                 condition_on_previous_text=False,
                 temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
                 if self.settings.stt_temperature_fallback

@@ -1,0 +1,179 @@
+"""The browser client end to end: Chromium, its fake microphone playing JFK, the real service."""
+
+from __future__ import annotations
+
+import wave
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from api.app import create_app
+from api.voice.audio import decode_audio, float_to_pcm16
+from api.voice.models import Models
+from core.settings import Settings
+from tests.conftest import shared_clip
+from tests.utils.server import serve_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+FAKE_MIC_RATE = 48_000
+JFK_WORDS = "ask not what your country can do for you"
+SCREENSHOT = Path("/tmp/voice-page.png")
+
+if not CHROMIUM.is_file():
+    pytest.skip(
+        f"{CHROMIUM} is absent (Debian's browser: apt-get install chromium)",
+        allow_module_level=True,
+    )
+sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+
+
+@pytest.fixture(scope="module")
+def fake_mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """JFK's clip with 3 s of silence after it, as 16-bit mono 48 kHz WAV (what Chromium reads)."""
+    speech = decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    audio = np.concatenate([speech, np.zeros(3 * 16_000, np.float32)])
+    target = np.linspace(0, audio.size - 1, audio.size * FAKE_MIC_RATE // 16_000)
+    resampled = np.interp(target, np.arange(audio.size), audio).astype(np.float32)
+    path = tmp_path_factory.mktemp("mic") / "jfk-48k.wav"
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(FAKE_MIC_RATE)
+        wav.writeframes(float_to_pcm16(resampled))
+    return path
+
+
+@pytest.fixture(scope="module")
+def base_url(settings: Settings, models: Models) -> Iterator[str]:
+    with serve_app(create_app(settings, models=models)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(fake_mic_wav: Path) -> Iterator[Any]:
+    args = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--headless=new",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        # %noloop: play the clip once, then silence (a second JFK would barge in)
+        f"--use-file-for-fake-audio-capture={fake_mic_wav}%noloop",
+        "--autoplay-policy=no-user-gesture-required",
+    ]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@dataclass
+class Tab:
+    """A page in a fresh browser context, with what it reported."""
+
+    page: Any
+    errors: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)
+
+    def wait_for(self, script: str, what: str, timeout_s: float, arg: Any = None) -> None:
+        """Wait until ``script`` is truthy in the page; on a timeout, fail with what it shows."""
+        try:
+            self.page.wait_for_function(script, arg=arg, timeout=timeout_s * 1000, polling=200)
+        except sync_api.TimeoutError:
+            status = self.page.locator("#status").text_content()
+            log = self.page.locator("#transcript-log").inner_text()
+            pytest.fail(
+                f"no {what} within {timeout_s:g} s; status: {status!r}; log: {log!r}; "
+                f"page errors: {self.errors}; console: {self.console[-20:]}"
+            )
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Tab]:
+    context = browser.new_context(
+        permissions=["microphone"], viewport={"width": 1000, "height": 900}
+    )
+    tab = Tab(context.new_page())
+    tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
+    tab.page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text}"))
+    try:
+        yield tab
+    finally:
+        context.close()
+
+
+def test_a_spoken_question_is_transcribed_answered_and_played(tab: Tab, base_url: str) -> None:
+    page = tab.page
+    page.goto(f"{base_url}/")
+    dialog = page.locator("#consent-dialog")
+    sync_api.expect(dialog).to_be_visible()
+    sync_api.expect(dialog).to_contain_text("Help Improve Voice Quality")
+    sync_api.expect(dialog.get_by_role("link", name="Learn More")).to_have_attribute(
+        "href", "/policy.html"
+    )
+    page.click("#consent-allow")
+    sync_api.expect(dialog).to_be_hidden()
+
+    page.click("#start")
+    tab.wait_for(
+        """(words) => [...document.querySelectorAll('#transcript-log .user-text')]
+            .some((el) => el.textContent.toLowerCase().replace(/,/g, '').includes(words))""",
+        "transcript of JFK's words",
+        60,
+        arg=JFK_WORDS,
+    )
+    tab.wait_for(
+        """() => [...document.querySelectorAll('#transcript-log .assistant-text')]
+                .some((el) => el.textContent.trim() !== '')
+            && window.voiceDebug.audioChunksPlayed > 0
+            && window.voiceDebug.lastTurnEnd !== null""",
+        "spoken answer",
+        60,
+    )
+
+    turn_end = page.evaluate("window.voiceDebug.lastTurnEnd")
+    assert turn_end["type"] == "turn_end" and turn_end["latency"]["first_audio_ms"] > 0
+    assert page.evaluate("localStorage.getItem('voice-consent')") == "granted"
+    sync_api.expect(page.locator("#consent-toggle")).to_be_checked()
+    sync_api.expect(page.locator(".turn-meta").first).to_contain_text("ms")
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    page.click("#start")  # Stop
+    sync_api.expect(page.locator("#start")).to_have_text("Start")
+    assert tab.errors == []
+
+
+def test_denied_consent_is_remembered(tab: Tab, base_url: str) -> None:
+    page = tab.page
+    page.goto(f"{base_url}/")
+    dialog = page.locator("#consent-dialog")
+    sync_api.expect(dialog).to_be_visible()
+    page.click("#consent-deny")
+    sync_api.expect(dialog).to_be_hidden()
+    assert page.evaluate("localStorage.getItem('voice-consent')") == "denied"
+    sync_api.expect(page.locator("#consent-toggle")).not_to_be_checked()
+
+    page.reload()
+    page.wait_for_function("() => window.voiceDebug !== undefined")
+    assert page.evaluate("document.getElementById('consent-dialog').open") is False
+    sync_api.expect(dialog).to_be_hidden()
+    assert page.evaluate("localStorage.getItem('voice-consent')") == "denied"
+    sync_api.expect(page.locator("#consent-toggle")).not_to_be_checked()
+
+    page.locator("#consent-toggle").check()
+    assert page.evaluate("localStorage.getItem('voice-consent')") == "granted"
+    page.locator("#consent-toggle").uncheck()
+    assert page.evaluate("localStorage.getItem('voice-consent')") == "denied"
+    sync_api.expect(page.locator("#consent-note")).to_contain_text("erased")
+
+    policy = page.request.get(f"{base_url}/policy.html")
+    assert policy.ok and "90 days" in policy.text()
+    assert tab.errors == []

@@ -1,0 +1,46 @@
+"""Serving an ASGI app in-process: uvicorn in a background thread on a free loopback port."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import uvicorn
+
+from tests.utils.processes import free_port
+
+WS_MAX_SIZE = 1024 * 1024  # above the protocol's 64 KiB, so the app itself refuses big frames
+
+
+@contextmanager
+def serve_app(app: Any, *, timeout_s: float = 30, ws_max_size: int = WS_MAX_SIZE) -> Iterator[str]:
+    """Serve ``app``; yield its base URL once ``/healthz`` answers; stop it afterwards."""
+    port = free_port()
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=ws_max_size
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if not thread.is_alive():
+                raise RuntimeError(f"the server on port {port} stopped during start-up")
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{base_url}/healthz did not answer within {timeout_s} s")
+            time.sleep(0.1)
+        yield base_url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
