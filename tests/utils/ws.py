@@ -60,8 +60,9 @@ class VoiceClient:
         await self.ws.send(json.dumps(message))
 
     async def start(self, **fields: Any) -> dict[str, Any]:
+        after = len(self.events)
         await self.send_json({"type": "start", **fields})
-        return await self.wait_for(lambda e: e["type"] in ("ready", "error"))
+        return await self.wait_for(lambda e: e["type"] in ("ready", "error"), after=after)
 
     async def stream(self, audio: np.ndarray, *, frame_ms: int = 40, speed: float = 1.0) -> None:
         """Send 16 kHz float audio as PCM16 frames, paced like a microphone (``speed`` x)."""
@@ -80,10 +81,11 @@ class VoiceClient:
         self,
         predicate: Callable[[dict[str, Any]], bool],
         timeout: float = 60,  # noqa: ASYNC109 - a deadline for the whole wait
+        after: int = 0,
     ) -> dict[str, Any]:
-        """The first event (already received or to come) matching ``predicate``."""
+        """The first event from index ``after`` on (received or to come) matching ``predicate``."""
         deadline = time.monotonic() + timeout
-        seen = 0
+        seen = after
         while True:
             for event in self.events[seen:]:
                 if predicate(event):
