@@ -11,7 +11,7 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_WHEEL_STAMP := $(WHEELS)/.built-$(LLAMA_CPP_VERSION)
 
-.PHONY: install install-dev run test lint typecheck pytest services bench clean
+.PHONY: install install-dev run test lint typecheck pytest services browser bench clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -45,6 +45,9 @@ run: install
 services:
 	bash scripts/ensure-services.sh
 
+browser:
+	bash scripts/ensure-chromium.sh
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -55,10 +58,11 @@ typecheck: install-dev
 pytest: install-dev
 	$(BIN)/pytest
 
-test: install-dev services lint typecheck pytest
+test: install-dev services browser lint typecheck pytest
 
 bench: install-dev
-	$(BIN)/python -m tests.bench.chain
+	$(BIN)/voice-service bench-chain ../shared/data/jfk.flac --runs 5
+	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
     action_budget_ms: dict[str, int] = Field(
         default_factory=lambda: {"rag": 150, "units": 50, "api": 800, "decline": 50}
     )
-    kb_top_k: int = Field(2, ge=1)
+    kb_top_k: int = Field(1, ge=1)  # each passage costs the small LLM ~0.2 s of prompt reading
     kb_min_score: float = 0.12
     api_action_url: str | None = None
     api_action_timeout_s: float = 0.8

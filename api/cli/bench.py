@@ -17,7 +17,7 @@ from typing import Any
 from api.cli.ask import answer
 from api.voice.audio import decode_audio
 from api.voice.models import Models
-from api.voice.nlu import registry as nlu_registry
+from api.voice.nlu import load_nlu
 from core.errors import VoiceServiceError
 from core.settings import VOICES, Settings
 
@@ -32,6 +32,12 @@ def add_parser(subparsers: Any) -> None:
     chain.add_argument("--voice", choices=VOICES, default="friendly")
     chain.add_argument("--json", action="store_true", help="print one JSON object")
     chain.set_defaults(run=run_chain)
+    talk = subparsers.add_parser("bench-talk", help="first_audio_ms over /v1/voice, streamed")
+    talk.add_argument("input", type=Path)
+    talk.add_argument("--runs", type=int, default=5)
+    talk.add_argument("--url", default=None, help="default ws://HOST:PORT/v1/voice")
+    talk.add_argument("--json", action="store_true", help="print one JSON object")
+    talk.set_defaults(run=run_talk)
     nlu = subparsers.add_parser("nlu-eval", help="NLU accuracy and latency on labelled JSON lines")
     nlu.add_argument("dataset", type=Path, help='JSON lines with "text", "intent", "domain"')
     nlu.add_argument("--json", action="store_true", help="print one JSON object")
@@ -81,6 +87,50 @@ def run_chain(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def run_talk(args: argparse.Namespace, settings: Settings) -> int:
+    """Stream the file in real time ``--runs`` times, a new session each, to a running service.
+
+    Prints the latency the server reports for each turn, and the number of turns heard.
+    """
+    from api.cli.talk import TalkSession
+
+    audio = decode_audio(args.input, max_seconds=settings.max_utterance_s)
+    url = args.url or f"ws://{settings.host}:{settings.port}/v1/voice"
+    options = argparse.Namespace(
+        consent=False,
+        voice=None,
+        token=None,
+        speed=1.0,
+        frame_ms=40,
+        trailing_silence=2.5,
+        json=False,
+        quiet=True,
+    )
+    ends, turns = [], []
+    for _ in range(args.runs):
+        session = TalkSession(options, url)
+        asyncio.run(asyncio.wait_for(session.run(audio), timeout=180))
+        turns.append(sum(e["type"] == "transcript" for e in session.events))
+        ends += [e["latency"] for e in session.events if e["type"] == "turn_end"]
+    if not ends:
+        raise VoiceServiceError("no turn was answered", code="no_answer")
+    figures = {stage: _summary([e[stage] or 0.0 for e in ends]) for stage in STAGES}
+    result = {
+        "input": str(args.input),
+        "runs": args.runs,
+        "turns_per_run": turns,
+        "latency_ms": figures,
+    }
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{args.input} over {url}, {args.runs} runs, turns heard per run: {turns}")
+    print(f"{'stage':<16}{'median':>10}{'min':>10}{'max':>10}")
+    for stage, values in figures.items():
+        print(f"{stage:<16}{values['median']:>10}{values['min']:>10}{values['max']:>10}")
+    return 0
+
+
 def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
     """Intent and domain accuracy, and per-utterance latency percentiles."""
     try:
@@ -91,13 +141,7 @@ def run_nlu(args: argparse.Namespace, settings: Settings) -> int:
         ]
     except (OSError, ValueError) as exc:
         raise VoiceServiceError(f"cannot read {args.dataset}: {exc}", code="bad_dataset") from exc
-    backend = nlu_registry.load(settings.nlu_backend)
-    if settings.nlu_backend == "llm":
-        from api.voice.llm import load_llm
-
-        nlu = backend(settings, load_llm(settings))  # type: ignore[call-arg]
-    else:
-        nlu = backend(settings)  # type: ignore[call-arg]
+    nlu = load_nlu(settings)
 
     async def evaluate() -> tuple[list[Any], list[float]]:
         results, timings = [], []

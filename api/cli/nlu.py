@@ -8,7 +8,7 @@ import json
 import sys
 from typing import Any
 
-from api.voice.nlu import registry
+from api.voice.nlu import load_nlu
 from core.settings import Settings
 
 
@@ -20,13 +20,7 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Load the configured NLU backend (and the LLM if it needs one) and stream lines."""
-    backend = registry.load(settings.nlu_backend)
-    if settings.nlu_backend == "llm":
-        from api.voice.llm import load_llm
-
-        nlu = backend(settings, load_llm(settings))  # type: ignore[call-arg]
-    else:
-        nlu = backend(settings)  # type: ignore[call-arg]
+    nlu = load_nlu(settings)
 
     async def stream() -> None:
         for line in sys.stdin:

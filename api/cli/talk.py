@@ -78,6 +78,8 @@ class TalkSession:
         self.sent_all = asyncio.Event()
         self.failed = False
         self.last_event = time.monotonic()
+        self.events: list[dict[str, Any]] = []
+        self.quiet = bool(getattr(args, "quiet", False))
 
     async def run(self, audio: np.ndarray) -> None:
         """Connect, start, stream, and stop once every turn heard has been answered."""
@@ -137,6 +139,9 @@ class TalkSession:
         elif kind == "error":
             self.failed = True
             self.open_turns.clear()
+        self.events.append(event)
+        if self.quiet:
+            return
         if self.args.json:
             print(json.dumps(event), flush=True)
         else:

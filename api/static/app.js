@@ -150,9 +150,12 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
     await workletLoaded;
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: {
+        // Echo cancellation keeps the answer's own sound from interrupting it. Noise
+        // suppression and auto gain stay off: they squash quiet speech after a pause below
+        // what the server's voice detection hears (JFK's "ask not" was lost with them on).
         echoCancellation: true,
-        noiseSuppression: true,
-        autoGainControl: true,
+        noiseSuppression: false,
+        autoGainControl: false,
         channelCount: { ideal: 1 },
       },
     });

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 
 from api.voice.kb import KnowledgeBase
 from api.voice.llm import LanguageModel, load_llm
-from api.voice.nlu import LanguageUnderstanding
-from api.voice.nlu import registry as nlu_registry
+from api.voice.nlu import LanguageUnderstanding, load_nlu
 from api.voice.router import Router, load_actions
 from api.voice.stt import SpeechToText, load_stt
 from api.voice.tts import TextToSpeech, load_tts
@@ -39,12 +38,7 @@ class Models:
         started = time.perf_counter()
         stt = load_stt(settings)
         llm = load_llm(settings)
-        nlu_backend = nlu_registry.load(settings.nlu_backend)
-        nlu = (
-            nlu_backend(settings, llm)  # type: ignore[call-arg]
-            if settings.nlu_backend == "llm"
-            else nlu_backend(settings)  # type: ignore[call-arg]
-        )
+        nlu = load_nlu(settings, llm)
         tts = load_tts(settings)
         kb = KnowledgeBase.load(settings.kb_dir)
         router = Router(settings, load_actions(settings, kb=kb))

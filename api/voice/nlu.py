@@ -10,8 +10,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from api.voice.llm import LanguageModel, load_llm
 from api.voice.registry import Registry
 from core.messages import DOMAINS, INTENTS, NLUResult
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +85,11 @@ class LanguageUnderstanding(ABC):
 registry: Registry[LanguageUnderstanding] = Registry("nlu")
 registry.register("classifier", "api.voice.backends.nlu_classifier:ClassifierNLU")
 registry.register("llm", "api.voice.backends.nlu_llm:LLMNLU")
+
+
+def load_nlu(settings: Settings, llm: LanguageModel | None = None) -> LanguageUnderstanding:
+    """The configured NLU backend; the ``llm`` backend uses ``llm``, or loads its own."""
+    backend = registry.load(settings.nlu_backend)
+    if settings.nlu_backend == "llm":
+        return backend(settings, llm or load_llm(settings))  # type: ignore[call-arg]
+    return backend(settings)  # type: ignore[call-arg]

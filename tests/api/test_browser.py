@@ -145,6 +145,11 @@ def test_a_spoken_question_is_transcribed_answered_and_played(tab: Tab, base_url
     assert page.evaluate("localStorage.getItem('voice-consent')") == "granted"
     sync_api.expect(page.locator("#consent-toggle")).to_be_checked()
     sync_api.expect(page.locator(".turn-meta").first).to_contain_text("ms")
+    thumbs_up = page.locator("#transcript-log .turn").last.locator(".thumb.up")
+    thumbs_up.click()
+    sync_api.expect(thumbs_up).to_have_attribute("aria-pressed", "true")
+    page.wait_for_timeout(300)  # an unknown_turn error would show by now
+    sync_api.expect(page.locator("#status")).not_to_contain_text("Error")
     page.screenshot(path=str(SCREENSHOT), full_page=True)
     page.click("#start")  # Stop
     sync_api.expect(page.locator("#start")).to_have_text("Start")

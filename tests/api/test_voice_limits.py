@@ -175,7 +175,9 @@ async def test_fuzz_thousand_malformed_messages_then_a_normal_session(
         base = url.replace("ws", "http").removesuffix("/v1/voice")
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"{base}/healthz")).json() == {"status": "ok"}
-        pcm = b"".join([c async for c in models.tts.synthesize("What is the speed of light?", "friendly")])
+        pcm = b"".join(
+            [c async for c in models.tts.synthesize("What is the speed of light?", "friendly")]
+        )
         question = resample_to_16k(pcm, models.tts.sample_rate)
         async with VoiceClient(url) as client:
             await client.start()

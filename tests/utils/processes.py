@@ -7,7 +7,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import IO
 
@@ -34,20 +34,10 @@ def _serve(
     process: subprocess.Popen[bytes], log: IO[bytes], ready_url: str, timeout_s: float
 ) -> Iterator[subprocess.Popen[bytes]]:
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if process.poll() is not None:
-                log.seek(0)
-                error = log.read().decode(errors="replace")[-2000:]
-                raise RuntimeError(f"{process.args!r} exited early: {error}")
-            try:
-                if httpx.get(ready_url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{ready_url} did not answer within {timeout_s} s")
-            time.sleep(0.2)
+        if not wait_for_http(ready_url, timeout_s, alive=lambda: process.poll() is None):
+            log.seek(0)
+            error = log.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{process.args!r} did not answer {ready_url}: {error}")
         yield process
     finally:
         process.terminate()
@@ -58,3 +48,16 @@ def _serve(
 
 
 PYTHON = sys.executable
+
+
+def wait_for_http(url: str, timeout_s: float, alive: Callable[[], bool]) -> bool:
+    """Poll ``url`` until it answers 200 (True), or time runs out or ``alive()`` fails."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and alive():
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False
