@@ -53,7 +53,8 @@ class Settings(BaseSettings):
     stt_model_path: Path | None = None  # CTranslate2 model dir; None: bundled tiny.en
     stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
     stt_compute_type: str = "int8"  # production on CUDA: int8_float16
-    stt_cpu_threads: int = 0  # 0: CTranslate2's default
+    stt_cpu_threads: int = 1  # per decoder; 0: CTranslate2's default
+    stt_workers: int = Field(2, ge=1)  # decoders that can run at once
     stt_beam_size: int = Field(1, ge=1)
     stt_language: str = "en"
     stt_hotwords: list[str] = Field(default_factory=list)
@@ -102,7 +103,7 @@ class Settings(BaseSettings):
     end_of_turn_silence_ms: int = Field(500, ge=100)  # when the words look complete
     incomplete_turn_silence_ms: int = Field(1500, ge=100)  # when they read as unfinished
     barge_in_min_ms: int = Field(250, ge=0)  # voiced audio needed to interrupt an answer
-    partial_interval_ms: int = Field(800, ge=200)
+    partial_interval_ms: int = Field(1000, ge=200)  # at most 1 s, as clients are promised
     playback_lead_ms: int = Field(400, ge=0)  # how far audio is sent ahead of real time
     max_sessions: int = Field(8, ge=1)
     idle_timeout_s: float = Field(60.0, gt=0)

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from api.cli.ask import answer
 from api.voice.audio import decode_audio
 from api.voice.models import Models
@@ -37,6 +39,11 @@ def add_parser(subparsers: Any) -> None:
     talk.add_argument("--runs", type=int, default=5)
     talk.add_argument("--url", default=None, help="default ws://HOST:PORT/v1/voice")
     talk.add_argument("--json", action="store_true", help="print one JSON object")
+    talk.add_argument(
+        "--barge-in",
+        action="store_true",
+        help="also talk over each answer and time how fast its audio stops",
+    )
     talk.set_defaults(run=run_talk)
     nlu = subparsers.add_parser("nlu-eval", help="NLU accuracy and latency on labelled JSON lines")
     nlu.add_argument("dataset", type=Path, help='JSON lines with "text", "intent", "domain"')
@@ -106,15 +113,19 @@ def run_talk(args: argparse.Namespace, settings: Settings) -> int:
         json=False,
         quiet=True,
     )
-    ends, turns = [], []
+    ends, turns, stops = [], [], []
     for _ in range(args.runs):
         session = TalkSession(options, url)
         asyncio.run(asyncio.wait_for(session.run(audio), timeout=180))
         turns.append(sum(e["type"] == "transcript" for e in session.events))
         ends += [e["latency"] for e in session.events if e["type"] == "turn_end"]
+        if args.barge_in:
+            stops.append(asyncio.run(asyncio.wait_for(_barge_in(url, audio), timeout=180)))
     if not ends:
         raise VoiceServiceError("no turn was answered", code="no_answer")
     figures = {stage: _summary([e[stage] or 0.0 for e in ends]) for stage in STAGES}
+    if stops:
+        figures["barge_in_stop_ms"] = _summary(stops)
     result = {
         "input": str(args.input),
         "runs": args.runs,
@@ -129,6 +140,59 @@ def run_talk(args: argparse.Namespace, settings: Settings) -> int:
     for stage, values in figures.items():
         print(f"{stage:<16}{values['median']:>10}{values['min']:>10}{values['max']:>10}")
     return 0
+
+
+async def _barge_in(url: str, audio: Any) -> float:
+    """Ask, then talk over the answer; time how long its audio goes on.
+
+    Returns ms from the moment the interrupting speech has lasted 250 ms (what barge-in needs
+    by default) to the last audio frame of the answer received.
+    """
+    import websockets
+
+    from api.voice.audio import float_to_pcm16
+
+    question = float_to_pcm16(np.concatenate([audio, np.zeros(40_000, np.float32)]))
+    speech = float_to_pcm16(audio[: 3 * 16_000])
+    async with websockets.connect(url, max_size=2**22) as ws:
+        await ws.send(json.dumps({"type": "start"}))
+        await _paced(ws, question, frame_s=0.1, speed=3.0)  # within the frame-rate limit
+        while not (
+            isinstance(m := await ws.recv(), str) and json.loads(m)["type"] == "audio_start"
+        ):
+            pass
+        voice_starts = _first_voiced_s(audio)
+        sender = asyncio.create_task(_paced(ws, speech, frame_s=0.04, speed=1.0))
+        began = time.perf_counter()
+        last_audio = began
+        while True:
+            message = await ws.recv()
+            if isinstance(message, bytes):
+                last_audio = time.perf_counter()
+            elif json.loads(message)["type"] == "interrupted":
+                break
+        sender.cancel()
+        needed = began + voice_starts + 0.25
+        return round(max(0.0, last_audio - needed) * 1000, 1)
+
+
+async def _paced(ws: Any, pcm: bytes, *, frame_s: float, speed: float) -> None:
+    """Send ``pcm`` in frames of ``frame_s``, ``speed`` times faster than real time."""
+    frame = int(16_000 * frame_s) * 2
+    started = time.perf_counter()
+    for index, offset in enumerate(range(0, len(pcm), frame)):
+        await asyncio.sleep(max(0.0, started + index * frame_s / speed - time.perf_counter()))
+        await ws.send(pcm[offset : offset + frame])
+
+
+def _first_voiced_s(audio: Any) -> float:
+    """Where speech starts in ``audio`` (first 32 ms frame the VAD calls voiced)."""
+    from api.voice.vad import FRAME_SAMPLES, SileroVAD
+
+    for index, probability in enumerate(SileroVAD().stream().push(audio[: 3 * 16_000])):
+        if probability >= 0.5:
+            return index * FRAME_SAMPLES / 16_000
+    return 0.0
 
 
 def run_nlu(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.metadata
 import logging
 import time
@@ -10,10 +11,12 @@ from dataclasses import dataclass
 from api.voice.kb import KnowledgeBase
 from api.voice.llm import LanguageModel, load_llm
 from api.voice.nlu import LanguageUnderstanding, load_nlu
+from api.voice.prompts import BASE_PROMPT
 from api.voice.router import Router, load_actions
 from api.voice.stt import SpeechToText, load_stt
 from api.voice.tts import TextToSpeech, load_tts
 from api.voice.vad import SileroVAD
+from core.messages import ChatMessage
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ class Models:
         tts = load_tts(settings)
         kb = KnowledgeBase.load(settings.kb_dir)
         router = Router(settings, load_actions(settings, kb=kb))
+        warm_up(llm)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
         return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD())
 
@@ -58,6 +62,27 @@ class Models:
             "llm": f"{self.settings.llm_backend}:{self.llm.name}",
             "tts": f"{self.settings.tts_backend}:{self.tts.name}",
         }
+
+
+def warm_up(llm: LanguageModel) -> None:
+    """Have the LLM read the fixed start of every prompt once.
+
+    The first answer then does not pay for it: llama.cpp keeps the longest common prefix of
+    consecutive prompts. Called from a thread without a running event loop.
+    """
+    messages = [
+        ChatMessage(role="system", content=BASE_PROMPT),
+        ChatMessage(role="user", content="Hi"),
+    ]
+
+    async def one_token() -> None:
+        async for _ in llm.generate(messages, max_tokens=1):
+            pass
+
+    try:
+        asyncio.run(one_token())
+    except Exception:  # a remote LLM that is down now may be up later
+        log.warning("LLM warm-up failed", exc_info=True)
 
 
 def _version(package: str) -> str:

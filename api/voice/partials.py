@@ -42,6 +42,7 @@ class StreamingTranscriber:
         self.committed_until_s = 0.0
         self.tail: list[Word] = []
         self.logprobs: list[float] = []
+        self.finishing = 0  # final passes running: a partial that ends meanwhile changes nothing
 
     @property
     def text(self) -> str:
@@ -53,13 +54,19 @@ class StreamingTranscriber:
         tail_audio = audio[int(offset * SAMPLE_RATE) :]
         if tail_audio.size < SAMPLE_RATE // 10:
             return [], Transcript(text="")
-        context = " ".join(w.text for w in self.committed[-CONTEXT_WORDS:]) or None
-        result = await self.stt.transcribe_all(tail_audio, prompt=context)
+        context = " ".join(w.text for w in self.committed[-CONTEXT_WORDS:]) if CONTEXT_WORDS else ""
+        result = await self.stt.transcribe_all(tail_audio, prompt=context or None)
         return _shifted(result.words, offset), result
 
     async def update(self, audio: np.ndarray) -> str:
-        """One partial pass over ``audio`` (the whole utterance so far); returns the text."""
+        """One partial pass over ``audio`` (the whole utterance so far); returns the text.
+
+        It may run alongside a final pass (which does not wait for it); then its words are
+        only shown, not committed.
+        """
         words, result = await self._transcribe_tail(audio)
+        if self.finishing:
+            return " ".join(w.text for w in (*self.committed, *words)).strip()
         horizon = audio.size / SAMPLE_RATE - MIN_TAIL_S
         agreed = 0
         for previous, current in zip(self.tail, words, strict=False):
@@ -75,7 +82,11 @@ class StreamingTranscriber:
 
     async def finish(self, audio: np.ndarray) -> Transcript:
         """The final transcript: committed words plus one last pass over the rest."""
-        words, result = await self._transcribe_tail(audio)
+        self.finishing += 1
+        try:
+            words, result = await self._transcribe_tail(audio)
+        finally:
+            self.finishing -= 1
         self.tail = words
         all_words = [*self.committed, *words]
         logprobs = [*self.logprobs, result.avg_logprob] if words else self.logprobs

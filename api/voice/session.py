@@ -67,7 +67,6 @@ class VoiceSession:
         self.preroll: list[np.ndarray] = []
         self.utterance: list[np.ndarray] | None = None
         self.transcriber: StreamingTranscriber | None = None
-        self.stt_lock = asyncio.Lock()  # partial and final passes of this session in turn
         self.partial_task: asyncio.Task[None] | None = None
         self.final_task: asyncio.Task[tuple[Transcript, float]] | None = None
         self.speech_end = 0.0
@@ -206,19 +205,20 @@ class VoiceSession:
                 return
             if self.tracker.last_voiced_frame == seen_voiced or self.final_task is not None:
                 continue  # nothing new said, or the speaker paused: the final pass runs
+            if self.chain.models.stt.busy():
+                continue  # a final pass (or a stale one finishing) comes first
             seen_voiced = self.tracker.last_voiced_frame
-            async with self.stt_lock:
-                text = await self.transcriber.update(self._audio())
+            text = await self.transcriber.update(self._audio())
             if text:
                 await self.send({"type": "partial_transcript", "text": text})
             next_pass = max(next_pass, time.perf_counter())
 
     async def _final(self, audio: np.ndarray) -> tuple[Transcript, float]:
+        """The end-of-turn pass; it does not wait for a partial pass still running."""
         assert self.transcriber is not None
-        async with self.stt_lock:
-            started = time.perf_counter()
-            transcript = await self.transcriber.finish(audio)
-            return transcript, (time.perf_counter() - started) * 1000
+        started = time.perf_counter()
+        transcript = await self.transcriber.finish(audio)
+        return transcript, (time.perf_counter() - started) * 1000
 
     async def _commit_turn(self) -> None:
         """End the utterance; let its answer (already under way, or started now) be heard."""

@@ -24,6 +24,10 @@ class SpeechToText(ABC):
         ``prompt`` is text said just before ``audio`` (context for a continuation).
         """
 
+    def busy(self) -> bool:
+        """Whether a transcription is running now (partials yield to it)."""
+        return False
+
     async def transcribe_all(
         self, audio: np.ndarray, *, hotwords: list[str] | None = None, prompt: str | None = None
     ) -> Transcript:

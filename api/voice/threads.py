@@ -9,15 +9,16 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+Lock = contextlib.AbstractContextManager[Any]  # a Lock or Semaphore guarding a shared model
 _END = object()
 
 
 async def iterate_in_thread(
-    make_iterator: Callable[[], Iterator[T]], *, lock: threading.Lock | None = None
+    make_iterator: Callable[[], Iterator[T]], *, lock: Lock | None = None
 ) -> AsyncIterator[T]:
     """Yield the items of a blocking iterator that runs on its own thread.
 
-    ``lock`` serialises use of a model shared by several sessions. When the consumer stops
+    ``lock`` bounds concurrent use of a model shared by several sessions. When the consumer stops
     early (cancellation, barge-in), the thread stops at its next item and releases the lock.
     A dedicated thread (not the default executor) keeps sessions waiting on a busy model from
     starving the executor that the rest of the service uses.
@@ -63,7 +64,7 @@ async def iterate_in_thread(
         stop.set()
 
 
-async def run_in_thread(function: Callable[[], T], *, lock: threading.Lock | None = None) -> T:
+async def run_in_thread(function: Callable[[], T], *, lock: Lock | None = None) -> T:
     """Run one blocking call on its own thread and return its result."""
 
     def once() -> Iterator[T]:

@@ -15,7 +15,11 @@ from core.settings import Settings
 
 
 class FasterWhisperSTT(SpeechToText):
-    """One shared model per process; calls are serialised by a lock."""
+    """One shared model per process, with ``stt_workers`` decoders that can run at once.
+
+    Two let a session's end-of-turn pass start while a partial pass (its own or another
+    session's) is still decoding, instead of queueing behind it.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -25,9 +29,15 @@ class FasterWhisperSTT(SpeechToText):
             device=settings.stt_device,
             compute_type=settings.stt_compute_type,
             cpu_threads=settings.stt_cpu_threads,
+            num_workers=settings.stt_workers,
             local_files_only=True,
         )
-        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(settings.stt_workers)
+        self._active = 0
+
+    def busy(self) -> bool:
+        """The model is decoding (for any session)."""
+        return self._active > 0
 
     def transcribe(
         self, audio: np.ndarray, *, hotwords: list[str] | None = None, prompt: str | None = None
@@ -36,6 +46,13 @@ class FasterWhisperSTT(SpeechToText):
         words_hint = self.settings.stt_hotwords if hotwords is None else hotwords
 
         def segments() -> Iterator[Transcript]:
+            self._active += 1
+            try:
+                yield from decode()
+            finally:
+                self._active -= 1
+
+        def decode() -> Iterator[Transcript]:
             results, _info = self.model.transcribe(
                 audio,
                 language=self.settings.stt_language,
@@ -61,4 +78,4 @@ class FasterWhisperSTT(SpeechToText):
                     avg_logprob=segment.avg_logprob,
                 )
 
-        return iterate_in_thread(segments, lock=self._lock)
+        return iterate_in_thread(segments, lock=self._slots)
