@@ -4,7 +4,7 @@ Transport-free: the WebSocket route feeds ``on_audio`` and ``on_message`` and pa
 ``send`` callable taking a JSON-able dict (a text frame) or bytes (an audio frame).
 
 End of turn: once the speaker falls silent, the final transcription starts at once, so it is
-ready when the silence has lasted long enough (``turns.silence_needed_ms``). If they speak
+ready when the silence has lasted long enough (``endpointing.silence_needed_ms``). If they speak
 again first, it is dropped and the utterance goes on.
 """
 
@@ -66,6 +66,7 @@ class VoiceSession:
         )
         self.preroll: list[np.ndarray] = []
         self.utterance: list[np.ndarray] | None = None
+        self.utterance_samples = 0
         self.transcriber: StreamingTranscriber | None = None
         self.partial_task: asyncio.Task[None] | None = None
         self.final_task: asyncio.Task[tuple[Transcript, float]] | None = None
@@ -73,7 +74,7 @@ class VoiceSession:
         self.turn: Turn | None = None
         self._needed_for: tuple[str, int] = ("", self.policy.complete_ms)
         self._tasks: set[asyncio.Task[None]] = set()
-        self.turns: dict[str, str | None] = {}  # turn id -> feedback
+        self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
 
     # ---- input ---------------------------------------------------------------------------
 
@@ -89,7 +90,8 @@ class VoiceSession:
                 await self._on_voiced()
             elif self.utterance is not None:
                 await self._on_silence()
-        if self.utterance is not None and self._utterance_s() > self.settings.max_utterance_s:
+        limit = self.settings.max_utterance_s * SAMPLE_RATE
+        if self.utterance is not None and self.utterance_samples > limit:
             await self._error("utterance_too_long", "the utterance reached the maximum length")
             await self._commit_turn()
 
@@ -105,22 +107,20 @@ class VoiceSession:
         elif isinstance(message, Consent):
             self.consent = message.granted
         elif isinstance(message, Feedback):
-            if message.turn_id not in self.turns:
+            if message.turn_id not in self.feedback:
                 raise ProtocolError("unknown_turn", "feedback names a turn of another session")
-            self.turns[message.turn_id] = message.value
+            self.feedback[message.turn_id] = message.value
         elif isinstance(message, Start):
             raise ProtocolError("already_started", "the session has already started")
 
     def _keep(self, audio: np.ndarray) -> None:
         if self.utterance is not None:
             self.utterance.append(audio)
+            self.utterance_samples += audio.size
             return
         self.preroll.append(audio)
         while sum(a.size for a in self.preroll[1:]) > PREROLL_S * SAMPLE_RATE:
             self.preroll.pop(0)
-
-    def _utterance_s(self) -> float:
-        return sum(a.size for a in self.utterance or []) / SAMPLE_RATE
 
     def _audio(self) -> np.ndarray:
         return np.concatenate(self.utterance) if self.utterance else np.zeros(0, np.float32)
@@ -135,6 +135,7 @@ class VoiceSession:
             await self.interrupt()
         if self.utterance is None:
             self.utterance, self.preroll = self.preroll, []
+            self.utterance_samples = sum(a.size for a in self.utterance)
             self.transcriber = StreamingTranscriber(self.chain.models.stt)
             self.partial_task = asyncio.create_task(self._partials())
         if self.final_task is not None:  # that final transcript is stale now
@@ -143,7 +144,7 @@ class VoiceSession:
 
     async def _on_silence(self) -> None:
         if self.final_task is None and self.tracker.silence_ms >= 2 * FRAME_MS:
-            self.final_task = asyncio.create_task(self._final(self._audio()))
+            self.final_task = asyncio.create_task(self._final(self.transcriber, self._audio()))
             # frames may stop coming (a client that sent all it had): decide when it is ready
             self.final_task.add_done_callback(self._final_ready)
         await self._end_of_turn()
@@ -213,29 +214,36 @@ class VoiceSession:
                 await self.send({"type": "partial_transcript", "text": text})
             next_pass = max(next_pass, time.perf_counter())
 
-    async def _final(self, audio: np.ndarray) -> tuple[Transcript, float]:
+    @staticmethod
+    async def _final(
+        transcriber: StreamingTranscriber | None, audio: np.ndarray
+    ) -> tuple[Transcript, float]:
         """The end-of-turn pass; it does not wait for a partial pass still running."""
-        assert self.transcriber is not None
+        assert transcriber is not None
         started = time.perf_counter()
-        transcript = await self.transcriber.finish(audio)
+        transcript = await transcriber.finish(audio)
         return transcript, (time.perf_counter() - started) * 1000
 
     async def _commit_turn(self) -> None:
         """End the utterance; let its answer (already under way, or started now) be heard."""
-        audio, final = self._audio(), self.final_task
+        audio, final, transcriber = self._audio(), self.final_task, self.transcriber
         if self.partial_task is not None:
             self.partial_task.cancel()
+        # The utterance ends now, before any await: frames that arrive meanwhile start the next.
+        self.utterance, self.transcriber, self.final_task, self.partial_task = (
+            None,
+            None,
+            None,
+            None,
+        )
         if final is None:
-            final = asyncio.create_task(self._final(audio))
-        self.utterance, self.final_task, self.partial_task = None, None, None
+            final = asyncio.create_task(self._final(transcriber, audio))
         try:
             transcript, stt_ms = await final
         except Exception:
             log.exception("final transcription failed")
             await self._error("stt_failed", "the speech could not be transcribed")
             return
-        finally:
-            self.transcriber = None
         if (
             self.turn is not None
             and not self.turn.is_committed
@@ -248,7 +256,7 @@ class VoiceSession:
         if self.turn is None or self.turn.is_committed:
             self.turn = self._start_turn(transcript, stt_ms)
         turn = self.turn
-        self.turns[turn.id] = None
+        self.feedback[turn.id] = None
         await self.send({"type": "transcript", "turn_id": turn.id, "text": transcript.text})
         turn.commit()
 
