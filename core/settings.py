@@ -114,6 +114,15 @@ class Settings(BaseSettings):
     token_ttl_s: int = Field(3600, ge=1)
     allowed_origins: list[str] = Field(default_factory=list)  # empty: any Origin
 
+    # Capture (consenting users only)
+    storage: Literal["local", "s3"] = "local"
+    storage_key: str = ""  # AES-256 key (base64) for the local store; empty: a key file
+    s3_endpoint_url: str | None = None  # an S3-compatible store (MinIO, ...)
+    s3_bucket_template: str = "voice-captures-{region}"
+    s3_sse: Literal["AES256", "aws:kms"] = "AES256"
+    s3_kms_key_id: str | None = None
+    retention_days: int = Field(90, ge=1)
+
     # Text-to-speech
     tts_backend: str = "piper"
     default_voice: VoiceName = "friendly"

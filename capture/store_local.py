@@ -1,0 +1,102 @@
+"""The embedded object store: a directory per bucket, every file encrypted with AES-GCM.
+
+The key comes from ``VOICE_STORAGE_KEY`` (32 bytes, base64); without one, a key is made once
+and kept in ``{data_dir}/storage.key``, readable by the service's user only. Each file holds
+a random 12-byte nonce and the ciphertext; the object key is authenticated with it, so a file
+moved under another key fails to decrypt.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from capture.store import ObjectNotFound, ObjectStore, StoreError
+from core.settings import Settings
+
+NONCE_BYTES = 12
+
+
+def load_key(settings: Settings) -> bytes:
+    """The AES-256 key from settings, or the one kept in the data folder (made if missing)."""
+    if settings.storage_key:
+        key = base64.b64decode(settings.storage_key)
+    else:
+        path = settings.data_dir / "storage.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as out:
+                out.write(base64.b64encode(secrets.token_bytes(32)))
+        key = base64.b64decode(path.read_bytes())
+    if len(key) != 32:
+        raise StoreError("the storage key must be 32 bytes, base64-encoded")
+    return key
+
+
+class LocalStore(ObjectStore):
+    """Files under ``{data_dir}/objects/{bucket}/``."""
+
+    def __init__(self, settings: Settings, bucket: str) -> None:
+        self.bucket = bucket
+        self.root = (settings.data_dir / "objects" / bucket).resolve()
+        self.cipher = AESGCM(load_key(settings))
+
+    def _path(self, key: str) -> Path:
+        if not key or key.startswith("/") or "\\" in key or ".." in key.split("/"):
+            raise StoreError(f"invalid object key {key[:200]!r}")
+        path = (self.root / key).resolve()
+        if self.root not in path.parents:
+            raise StoreError(f"invalid object key {key[:200]!r}")
+        return path
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        """Encrypt, write to a temporary file, fsync, rename into place."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = nonce + self.cipher.encrypt(nonce, data, key.encode())
+        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(sealed)
+            out.flush()
+            os.fsync(out.fileno())
+        temporary.replace(path)
+
+    def get(self, key: str) -> bytes:
+        """Read and decrypt; a tampered or moved file is an error, never wrong data."""
+        path = self._path(key)
+        try:
+            sealed = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise ObjectNotFound(key) from exc
+        try:
+            return self.cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], key.encode())
+        except InvalidTag as exc:
+            raise StoreError(f"{key}: does not decrypt (tampered, moved, or another key)") from exc
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys under the prefix (temporary files excluded)."""
+        if not self.root.is_dir():
+            return []
+        keys = (
+            path.relative_to(self.root).as_posix()
+            for path in self.root.rglob("*")
+            if path.is_file() and not path.name.startswith(".")
+        )
+        return sorted(k for k in keys if k.startswith(prefix))
+
+    def delete(self, key: str) -> None:
+        """Unlink the file and any folders left empty."""
+        path = self._path(key)
+        path.unlink(missing_ok=True)
+        for parent in path.parents:
+            if parent == self.root or not parent.is_dir() or any(parent.iterdir()):
+                break
+            parent.rmdir()
