@@ -95,7 +95,7 @@ async def test_busy_and_idle(settings: Settings, models: Models) -> None:
 
 
 async def test_tokens_and_origins(settings: Settings, models: Models) -> None:
-    secret = "test-secret"  # noqa: S105 - a test key
+    secret = "test-secret"
     overrides = {
         "require_token": True,
         "token_secret": secret,
