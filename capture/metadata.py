@@ -1,0 +1,50 @@
+"""The ``metadata.json`` of a captured turn, and pseudonymous user ids."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from core.messages import Domain, Intent
+
+LATENCY_KEYS = ("stt_ms", "nlu_ms", "rag_ms", "llm_ms", "tts_ms", "total_ms")
+
+
+def user_id_for(token: str, secret: str) -> str:
+    """HMAC-SHA256 of the user token: stable per user, and not the token itself."""
+    if not secret:
+        raise ValueError("a user id secret is required")
+    return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
+
+
+class CaptureMetadata(BaseModel):
+    """Exactly the fields of ``metadata.json``; text fields hold redacted text only."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session_id: str
+    user_id: str = Field(min_length=64, max_length=64)
+    timestamp: datetime  # UTC
+    duration_ms: int = Field(ge=0)
+    transcript: str
+    intent: Intent
+    domain: Domain
+    response: str
+    latency: dict[str, float]
+    feedback: str | None = None
+    consent: bool = True
+    region: str
+    conversation_id: str
+    turn_index: int = Field(ge=0)
+    models: dict[str, str]
+    redaction: dict[str, Any]  # {"entities": {TYPE: count}, "review": bool}
+
+    def to_json(self) -> bytes:
+        """The object stored as ``metadata.json``."""
+        data = self.model_dump(mode="json")
+        data["latency"] = {key: float(self.latency.get(key, 0.0)) for key in LATENCY_KEYS}
+        return self.model_validate(data).model_dump_json(indent=2).encode()

@@ -1,0 +1,129 @@
+"""SQLAlchemy models of the capture pipeline (PostgreSQL in production, SQLite embedded).
+
+No table holds a raw user token or unredacted text: users are HMAC ids, transcripts and
+responses are stored redacted, the audit log says what was done, never the content.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every capture table."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dict[str, Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class ConsentEvent(Base):
+    """The consent ledger: every grant and revocation, with the policy version shown."""
+
+    __tablename__ = "consent_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    granted: Mapped[bool] = mapped_column(Boolean)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(32))  # session, api
+    at: Mapped[datetime]
+
+
+class Capture(Base):
+    """One captured turn; ``session_id`` is the turn's id (the metadata's name for it)."""
+
+    __tablename__ = "captures"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    conversation_id: Mapped[str] = mapped_column(String(64), index=True)
+    turn_index: Mapped[int] = mapped_column(Integer)
+    region: Mapped[str] = mapped_column(String(8))
+    day: Mapped[date] = mapped_column(Date, index=True)
+    timestamp: Mapped[datetime] = mapped_column(index=True)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    transcript: Mapped[str] = mapped_column(Text)  # redacted
+    response: Mapped[str] = mapped_column(Text)  # redacted
+    intent: Mapped[str] = mapped_column(String(32))
+    domain: Mapped[str] = mapped_column(String(32))
+    latency: Mapped[dict[str, Any]]
+    models: Mapped[dict[str, Any]]
+    redaction: Mapped[dict[str, Any]]  # entity types and counts, never values
+    avg_logprob: Mapped[float] = mapped_column(Float, default=0.0)
+    feedback: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    stored_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class FeedbackEvent(Base):
+    """Thumbs up or down on a turn, as given (the latest also sits on the capture)."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
+    )
+    value: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+
+
+class ReviewItem(Base):
+    """A turn that needs a person: flagged spans, thumbs down or low STT confidence."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (UniqueConstraint("session_id", "reason"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
+    )
+    reason: Mapped[str] = mapped_column(String(32))  # pii_review, thumbs_down, low_confidence
+    spans: Mapped[dict[str, Any]]  # {"items": [{type, start, end}]}, no values
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    created_at: Mapped[datetime]
+
+
+class DeadLetter(Base):
+    """A task that kept failing: what it was given and why it failed."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task: Mapped[str] = mapped_column(String(128))
+    task_id: Mapped[str] = mapped_column(String(64), unique=True)
+    arguments: Mapped[dict[str, Any]]  # ids and keys only
+    error: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what, when: erasures, retention, reviews. No content, no PII values."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]]

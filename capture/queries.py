@@ -1,0 +1,64 @@
+"""Writes and reads of capture metadata; writes are upserts, so a redelivered task is harmless."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from capture.metadata import CaptureMetadata
+from capture.models import Capture, ConsentEvent
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def upsert_capture(session: Session, metadata: CaptureMetadata) -> None:
+    """Insert the turn's row, or bring an existing one up to date (same values: no change)."""
+    values = {
+        "session_id": metadata.session_id,
+        "user_id": metadata.user_id,
+        "conversation_id": metadata.conversation_id,
+        "turn_index": metadata.turn_index,
+        "region": metadata.region,
+        "day": metadata.timestamp.astimezone(UTC).date(),
+        "timestamp": metadata.timestamp,
+        "duration_ms": metadata.duration_ms,
+        "transcript": metadata.transcript,
+        "response": metadata.response,
+        "intent": metadata.intent,
+        "domain": metadata.domain,
+        "latency": metadata.latency,
+        "models": metadata.models,
+        "redaction": metadata.redaction,
+        "feedback": metadata.feedback,
+        "stored_at": datetime.now(UTC),
+    }
+    statement = _insert(session, Capture).values(**values)
+    updates = {k: statement.excluded[k] for k in values if k not in ("session_id", "feedback")}
+    session.execute(statement.on_conflict_do_update(index_elements=["session_id"], set_=updates))
+
+
+def record_consent(
+    session: Session, user_id: str, granted: bool, policy_version: str, source: str
+) -> None:
+    """Append a grant or revocation to the ledger."""
+    session.add(
+        ConsentEvent(
+            user_id=user_id,
+            granted=granted,
+            policy_version=policy_version,
+            source=source,
+            at=datetime.now(UTC),
+        )
+    )
+
+
+def captures_of(session: Session, user_id: str) -> list[Capture]:
+    """Every capture of one user."""
+    return list(session.scalars(select(Capture).where(Capture.user_id == user_id)))

@@ -1,0 +1,23 @@
+"""Alembic environment and versions of the capture database (``voice-service db upgrade``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+HERE = Path(__file__).resolve().parent
+
+
+def alembic_config(url: str) -> Config:
+    """An Alembic configuration for ``url``, without an alembic.ini."""
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision``."""
+    command.upgrade(alembic_config(url), revision)

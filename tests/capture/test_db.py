@@ -1,0 +1,121 @@
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from capture.metadata import CaptureMetadata, user_id_for
+from capture.models import Capture, ConsentEvent
+from capture.queries import captures_of, record_consent, upsert_capture
+from core.db import session_scope
+from core.settings import Settings
+from tests.utils.databases import fresh_database
+
+TABLES = {"consent_events", "captures", "feedback", "review_items", "dead_letters", "audit_log"}
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    with fresh_database(request.param, tmp_path) as url:
+        done = subprocess.run(
+            [sys.executable, "-m", "api.cli", "db", "upgrade"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "VOICE_DATABASE_URL": url},
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "is at head" in done.stdout
+        yield Settings(database_url=url, data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+
+
+def metadata(**changes: object) -> CaptureMetadata:
+    fields: dict[str, object] = {
+        "session_id": "turn-1",
+        "user_id": user_id_for("user-token-123", "secret"),
+        "timestamp": datetime(2026, 11, 26, 10, 30, tzinfo=UTC),
+        "duration_ms": 4200,
+        "transcript": "my card is [CREDIT_CARD]",
+        "intent": "scientific_query",
+        "domain": "physics",
+        "response": "The speed of light is about 300,000 km per second.",
+        "latency": {
+            "stt_ms": 400,
+            "nlu_ms": 10,
+            "rag_ms": 1,
+            "llm_ms": 300,
+            "tts_ms": 200,
+            "total_ms": 900,
+        },
+        "region": "eu",
+        "conversation_id": "conv-1",
+        "turn_index": 0,
+        "models": {"stt": "tiny.en"},
+        "redaction": {"entities": {"CREDIT_CARD": 1}, "review": False},
+    }
+    return CaptureMetadata.model_validate({**fields, **changes})
+
+
+def test_migrations_create_every_table(database: Settings) -> None:
+    from core.db import get_engine
+
+    assert set(inspect(get_engine(database)).get_table_names()) >= TABLES
+
+
+def test_upserts_are_idempotent(database: Settings) -> None:
+    for _ in range(3):  # a redelivered task
+        with session_scope(database) as session:
+            upsert_capture(session, metadata())
+    with session_scope(database) as session:
+        session.get(Capture, "turn-1").feedback = "thumbs_down"  # type: ignore[union-attr]
+    with session_scope(database) as session:
+        upsert_capture(session, metadata(duration_ms=5000))
+    with session_scope(database) as session:
+        assert session.scalar(select(func.count()).select_from(Capture)) == 1
+        row = session.get(Capture, "turn-1")
+        assert row is not None and row.duration_ms == 5000 and row.feedback == "thumbs_down"
+        assert row.latency["total_ms"] == 900 and row.day.isoformat() == "2026-11-26"
+        assert [c.session_id for c in captures_of(session, row.user_id)] == ["turn-1"]
+
+
+def test_consent_ledger_keeps_every_event(database: Settings) -> None:
+    user = user_id_for("someone", "secret")
+    with session_scope(database) as session:
+        record_consent(session, user, True, "2026-11", "session")
+        record_consent(session, user, False, "2026-11", "api")
+    with session_scope(database) as session:
+        events = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)).all()
+        assert [e.granted for e in events] == [True, False]
+        assert events[0].at.tzinfo is not None or database.resolved_database_url().startswith(
+            "sqlite"
+        )
+
+
+def test_metadata_has_exactly_the_fields() -> None:
+    data = metadata().model_dump()
+    assert set(data) == {
+        "session_id",
+        "user_id",
+        "timestamp",
+        "duration_ms",
+        "transcript",
+        "intent",
+        "domain",
+        "response",
+        "latency",
+        "feedback",
+        "consent",
+        "region",
+        "conversation_id",
+        "turn_index",
+        "models",
+        "redaction",
+    }
+    assert b"user-token-123" not in metadata().to_json()
+    with pytest.raises(ValueError):
+        metadata(extra_field=1)
+    assert user_id_for("a", "k") != user_id_for("a", "other") and len(user_id_for("a", "k")) == 64
