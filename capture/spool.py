@@ -1,0 +1,132 @@
+"""The local spool: a consenting user's turn, kept on disk until the capture chain has stored it.
+
+It holds unredacted data (the raw transcript and audio), so each entry is one file encrypted
+with AES-GCM (the local store's key, the turn id authenticated with it), mode 0600 in a 0700
+folder, written to a temporary name, fsynced and renamed: an entry is either whole or absent.
+An entry is deleted only once the whole chain has succeeded; a sweep re-enqueues the ones
+left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import struct
+import time
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from pydantic import BaseModel, Field
+
+from capture.keys import check_id
+from capture.store_local import NONCE_BYTES, load_key
+from core.messages import Word
+from core.settings import Settings
+
+MAGIC = b"VSP1"
+SUFFIX = ".entry"
+
+
+class SpoolError(Exception):
+    """An entry is missing, unreadable or not for this key."""
+
+
+class SpoolRecord(BaseModel):
+    """Everything the capture chain needs about one turn, before redaction."""
+
+    turn_id: str
+    user_id: str  # HMAC of the user token, never the token
+    timestamp: str  # ISO 8601 UTC
+    region: str
+    conversation_id: str
+    turn_index: int
+    transcript: str
+    response: str
+    intent: str
+    domain: str
+    latency: dict[str, float]
+    models: dict[str, str]
+    words: list[Word] = Field(default_factory=list)  # STT word timestamps, for audio redaction
+    avg_logprob: float = 0.0
+    feedback: str | None = None
+    sample_rate: int = 16_000
+
+
+class Spool:
+    """Entries under ``{data_dir}/spool``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.root = settings.data_dir / "spool"
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.root, 0o700)
+        self.cipher = AESGCM(load_key(settings))
+
+    def _path(self, turn_id: str) -> Path:
+        return self.root / f"{check_id(turn_id)}{SUFFIX}"
+
+    def put(self, record: SpoolRecord, pcm: bytes) -> Path:
+        """Write the entry durably; returns its path."""
+        header = record.model_dump_json().encode()
+        plain = MAGIC + struct.pack(">I", len(header)) + header + pcm
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        sealed = nonce + self.cipher.encrypt(nonce, plain, record.turn_id.encode())
+        path = self._path(record.turn_id)
+        temporary = self.root / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(sealed)
+            out.flush()
+            os.fsync(out.fileno())
+        temporary.replace(path)
+        directory = os.open(self.root, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a crash
+        finally:
+            os.close(directory)
+        return path
+
+    def get(self, turn_id: str) -> tuple[SpoolRecord, bytes]:
+        """The record and its PCM16 audio."""
+        try:
+            sealed = self._path(turn_id).read_bytes()
+        except FileNotFoundError as exc:
+            raise SpoolError(f"no spool entry for {turn_id}") from exc
+        try:
+            plain = self.cipher.decrypt(
+                sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], turn_id.encode()
+            )
+        except InvalidTag as exc:
+            raise SpoolError(f"spool entry {turn_id} does not decrypt") from exc
+        if plain[:4] != MAGIC:
+            raise SpoolError(f"spool entry {turn_id} has an unknown format")
+        (length,) = struct.unpack(">I", plain[4:8])
+        record = SpoolRecord.model_validate(json.loads(plain[8 : 8 + length]))
+        return record, plain[8 + length :]
+
+    def delete(self, turn_id: str) -> None:
+        """Remove the entry (after the chain succeeded, or on erasure)."""
+        self._path(turn_id).unlink(missing_ok=True)
+
+    def pending(self, older_than_s: float = 0.0) -> list[str]:
+        """Turn ids of entries written at least ``older_than_s`` seconds ago, oldest first."""
+        cutoff = time.time() - older_than_s
+        entries = [
+            (path.stat().st_mtime, path.name.removesuffix(SUFFIX))
+            for path in self.root.glob(f"*{SUFFIX}")
+        ]
+        return [turn for mtime, turn in sorted(entries) if mtime <= cutoff]
+
+    def delete_user(self, user_id: str) -> list[str]:
+        """Erase every entry of ``user_id``; returns their turn ids."""
+        erased = []
+        for turn_id in self.pending():
+            try:
+                record, _ = self.get(turn_id)
+            except SpoolError:
+                continue
+            if record.user_id == user_id:
+                self.delete(turn_id)
+                erased.append(turn_id)
+        return erased
