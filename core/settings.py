@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     s3_kms_key_id: str | None = None
     retention_days: int = Field(90, ge=1)
     database_url: str | None = None  # None: SQLite in the data folder
+    redis_url: str | None = None
+    broker_url: str | None = None  # None: redis_url, else a broker in the data folder
     user_id_secret: str = ""  # HMAC key for user ids; empty: a key file in the data folder
     consent_policy_version: str = "2026-11"
 
@@ -140,6 +142,10 @@ class Settings(BaseSettings):
     def kb_dir(self) -> Path:
         """Where ``voice-service kb add`` keeps documents added by the operator."""
         return self.data_dir / "kb"
+
+    def resolved_broker_url(self) -> str:
+        """The Celery broker: configured, Redis, or kombu's filesystem transport (embedded)."""
+        return self.broker_url or self.redis_url or "filesystem://"
 
     def resolved_database_url(self) -> str:
         """The configured database, or the embedded SQLite file."""

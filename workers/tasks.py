@@ -1,0 +1,91 @@
+"""Thin Celery tasks: an id in, one step of ``capture.pipeline``, retries, dead letters."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from celery import Task, chain
+from celery.exceptions import Ignore
+from sqlalchemy.exc import OperationalError
+
+from capture import pipeline
+from capture.models import DeadLetter
+from capture.store import ObjectNotFound, StoreError
+from core.db import session_scope
+from core.settings import Settings, get_settings
+from workers.app import MAX_COUNTDOWN_S, app
+
+log = logging.getLogger(__name__)
+RETRYABLE = (StoreError, OperationalError, ConnectionError, TimeoutError)
+MAX_RETRIES = 8
+Step = Callable[[Settings, str], None]
+
+
+def _dead_letter(task: Task, turn_id: str, error: BaseException) -> None:
+    """Record a task that will not succeed; the chain stops here."""
+    log.error("%s gave up on %s: %s", task.name, turn_id, type(error).__name__)
+    try:
+        with session_scope(get_settings()) as session:
+            exists = session.query(DeadLetter).filter_by(task_id=task.request.id).first()
+            if exists is None:
+                session.add(
+                    DeadLetter(
+                        task=task.name,
+                        task_id=task.request.id or turn_id,
+                        arguments={"turn_id": turn_id},
+                        error=f"{type(error).__name__}: {error}"[:2000],
+                        at=datetime.now(UTC),
+                    )
+                )
+    except Exception:  # the database is down too: the spool keeps the turn for the sweep
+        log.exception("could not record the dead letter")
+
+
+def _run(task: Task, step: Step, turn_id: str) -> None:
+    try:
+        step(get_settings(), turn_id)
+    except pipeline.AlreadyDone as exc:  # a redelivered chain of a finished or erased turn
+        raise Ignore() from exc
+    except RETRYABLE as exc:
+        if task.request.retries >= MAX_RETRIES:
+            _dead_letter(task, turn_id, exc)
+            raise Ignore() from exc
+        countdown = min(2**task.request.retries, MAX_COUNTDOWN_S)
+        raise task.retry(exc=exc, countdown=countdown) from exc
+    except ObjectNotFound as exc:  # staged results vanished: redo from the spool next sweep
+        _dead_letter(task, turn_id, exc)
+        raise Ignore() from exc
+    except Exception as exc:  # redaction or data errors: fail closed, never store unredacted
+        _dead_letter(task, turn_id, exc)
+        raise Ignore() from exc
+
+
+def _task(name: str, queue: str, step: Step) -> Any:
+    def run(self: Task, turn_id: str) -> None:
+        _run(self, step, turn_id)
+
+    run.__doc__ = step.__doc__
+    return app.task(bind=True, name=f"capture.{name}", queue=queue, max_retries=MAX_RETRIES)(run)
+
+
+encode = _task("encode", "capture", pipeline.encode_audio)
+redact = _task("redact", "redaction", pipeline.redact)
+upload = _task("upload", "capture", pipeline.upload)
+persist = _task("persist", "persist", pipeline.persist)
+flag_review = _task("flag_review", "review", pipeline.flag_review)
+finish = _task("finish", "capture", pipeline.finish)
+
+
+def enqueue_capture(turn_id: str) -> None:
+    """Start the chain for a spooled turn (ids only travel through the broker)."""
+    chain(
+        encode.si(turn_id),
+        redact.si(turn_id),
+        upload.si(turn_id),
+        persist.si(turn_id),
+        flag_review.si(turn_id),
+        finish.si(turn_id),
+    ).apply_async()
