@@ -19,6 +19,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.routes import health, voice
 from api.routes.voice import SessionManager
+from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
 from core.settings import Settings, get_settings
 
@@ -32,11 +33,14 @@ class ModelState:
 
     models: Models | None = None
     error: str | None = None
+    capture: CaptureSink | None = None
 
 
 async def _load(settings: Settings, state: ModelState) -> None:
     try:
-        state.models = await asyncio.to_thread(Models.load, settings)
+        models = await asyncio.to_thread(Models.load, settings)
+        state.capture = CaptureSink(settings, models.describe())
+        state.models = models
     except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
         log.exception("loading the models failed")
         state.error = f"{type(exc).__name__}: {exc}"
@@ -45,7 +49,10 @@ async def _load(settings: Settings, state: ModelState) -> None:
 def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:
     """Build the app. Passing ``models`` (tests, benchmarks) skips loading."""
     settings = settings or get_settings()
-    state = ModelState(models=models)
+    state = ModelState(
+        models=models,
+        capture=CaptureSink(settings, models.describe()) if models is not None else None,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -22,18 +22,27 @@ from core.settings import Settings
 NONCE_BYTES = 12
 
 
+def secret(configured: str, path: Path) -> bytes:
+    """A 32-byte secret: the configured one (base64), or one kept at ``path``.
+
+    The file is made once (mode 0600), so the embedded default needs no configuration.
+    """
+    if configured:
+        return base64.b64decode(configured)
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another process made it first
+            return base64.b64decode(path.read_bytes())
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(base64.b64encode(secrets.token_bytes(32)))
+    return base64.b64decode(path.read_bytes())
+
+
 def load_key(settings: Settings) -> bytes:
     """The AES-256 key from settings, or the one kept in the data folder (made if missing)."""
-    if settings.storage_key:
-        key = base64.b64decode(settings.storage_key)
-    else:
-        path = settings.data_dir / "storage.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "wb") as out:
-                out.write(base64.b64encode(secrets.token_bytes(32)))
-        key = base64.b64decode(path.read_bytes())
+    key = secret(settings.storage_key, settings.data_dir / "storage.key")
     if len(key) != 32:
         raise StoreError("the storage key must be 32 bytes, base64-encoded")
     return key

@@ -7,12 +7,20 @@ countdown, so a countdown never causes a second delivery.
 
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, chain
 from kombu import Queue
 
 from core.settings import Settings, get_settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
+CHAIN = (  # the capture chain, in order: task name and queue
+    ("capture.encode", "capture"),
+    ("capture.redact", "redaction"),
+    ("capture.upload", "capture"),
+    ("capture.persist", "persist"),
+    ("capture.flag_review", "review"),
+    ("capture.finish", "capture"),
+)
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
 
@@ -31,6 +39,7 @@ def make_app(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="capture",
+        task_routes={name: {"queue": queue} for name, queue in CHAIN},
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
@@ -39,6 +48,12 @@ def make_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
     )
     return app
+
+
+def enqueue_capture(celery: Celery, turn_id: str) -> None:
+    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
+    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
+    chain(*signatures).apply_async()
 
 
 app = make_app(get_settings())

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from celery import Task, chain
+from celery import Task
 from celery.exceptions import Ignore
 from sqlalchemy.exc import OperationalError
 
@@ -63,29 +63,18 @@ def _run(task: Task, step: Step, turn_id: str) -> None:
         raise Ignore() from exc
 
 
-def _task(name: str, queue: str, step: Step) -> Any:
+def _task(name: str, step: Step) -> Any:
     def run(self: Task, turn_id: str) -> None:
         _run(self, step, turn_id)
 
     run.__doc__ = step.__doc__
-    return app.task(bind=True, name=f"capture.{name}", queue=queue, max_retries=MAX_RETRIES)(run)
+    return app.task(bind=True, name=name, max_retries=MAX_RETRIES)(run)
 
 
-encode = _task("encode", "capture", pipeline.encode_audio)
-redact = _task("redact", "redaction", pipeline.redact)
-upload = _task("upload", "capture", pipeline.upload)
-persist = _task("persist", "persist", pipeline.persist)
-flag_review = _task("flag_review", "review", pipeline.flag_review)
-finish = _task("finish", "capture", pipeline.finish)
-
-
-def enqueue_capture(turn_id: str) -> None:
-    """Start the chain for a spooled turn (ids only travel through the broker)."""
-    chain(
-        encode.si(turn_id),
-        redact.si(turn_id),
-        upload.si(turn_id),
-        persist.si(turn_id),
-        flag_review.si(turn_id),
-        finish.si(turn_id),
-    ).apply_async()
+# Queues come from workers.app.CHAIN (task_routes).
+encode = _task("capture.encode", pipeline.encode_audio)
+redact = _task("capture.redact", pipeline.redact)
+upload = _task("capture.upload", pipeline.upload)
+persist = _task("capture.persist", pipeline.persist)
+flag_review = _task("capture.flag_review", pipeline.flag_review)
+finish = _task("capture.finish", pipeline.finish)

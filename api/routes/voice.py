@@ -219,6 +219,7 @@ class _Connection:
             self.session = VoiceSession(
                 chain=self.chain,
                 vad=models.vad,
+                capture=self.websocket.app.state.model_state.capture,
                 settings=self.settings,
                 send=self.send,
                 start=message,

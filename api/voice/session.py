@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from api.voice.audio import SAMPLE_RATE, pcm16_to_float
+from api.voice.audio import SAMPLE_RATE, float_to_pcm16, pcm16_to_float
+from api.voice.capture_sink import CaptureSink
 from api.voice.chain import VoiceChain
 from api.voice.endpointing import TurnPolicy, silence_needed_ms
 from api.voice.events import AudioOut, ResponseDelta, SourcesFound, TurnFinished, Understood
@@ -29,7 +30,7 @@ from api.voice.protocol import Consent, EndOfSpeech, Feedback, Interrupt, Protoc
 from api.voice.turn import Turn
 from api.voice.vad import FRAME_MS, SileroVAD, SpeechTracker
 from core.errors import VoiceServiceError
-from core.messages import Transcript
+from core.messages import Latency, NLUResult, Transcript
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,12 +50,15 @@ class VoiceSession:
         *,
         chain: VoiceChain,
         vad: SileroVAD,
+        capture: CaptureSink | None,
         settings: Settings,
         send: Send,
         start: Start,
     ) -> None:
-        self.chain, self.settings, self.send = chain, settings, send
+        self.chain, self.settings, self.send, self.capture = chain, settings, send, capture
         self.session_id = uuid.uuid4().hex
+        self.user_token = start.user or f"anonymous:{self.session_id}"
+        self.turn_index = 0
         self.voice = start.voice or settings.default_voice
         self.consent = start.consent
         self.region = start.region or settings.default_region
@@ -256,6 +260,7 @@ class VoiceSession:
         if self.turn is None or self.turn.is_committed:
             self.turn = self._start_turn(transcript, stt_ms)
         turn = self.turn
+        turn.pcm = float_to_pcm16(audio)
         self.feedback[turn.id] = None
         await self.send({"type": "transcript", "turn_id": turn.id, "text": transcript.text})
         turn.commit()
@@ -281,6 +286,7 @@ class VoiceSession:
         """Run the chain for ``turn``, queueing its output in protocol order."""
         started_audio = False
         sources: list[str] = []
+        nlu = NLUResult()
         try:
             async for event in self.chain.run_turn(
                 conversation=self.conversation,
@@ -289,6 +295,7 @@ class VoiceSession:
                 speech_end=turn.speech_end,
             ):
                 if isinstance(event, Understood):
+                    nlu = event.nlu
                     turn.emit({"type": "nlu", **event.nlu.model_dump(exclude={"confidence"})})
                 elif isinstance(event, SourcesFound):
                     sources = [p.id for p in event.passages]
@@ -321,6 +328,7 @@ class VoiceSession:
                     )
                     await turn.committed.wait()  # history holds only answers that were heard
                     self.conversation.add(turn.transcript.text, event.response)
+                    self._capture(turn, nlu, event.response, latency)
         except VoiceServiceError as exc:
             turn.emit({"type": "error", "code": exc.code, "message": str(exc)})
         except Exception:
@@ -334,6 +342,25 @@ class VoiceSession:
             )
         finally:
             turn.finish()
+
+    def _capture(self, turn: Turn, nlu: NLUResult, response: str, latency: Latency) -> None:
+        """Hand the answered turn to the capture pipeline, if the user consents right now."""
+        if not self.consent or self.capture is None:
+            return
+        self.capture.record(
+            turn_id=turn.id,
+            user_token=self.user_token,
+            region=self.region,
+            conversation_id=self.session_id,
+            turn_index=self.turn_index,
+            transcript=turn.transcript,
+            response=response,
+            nlu=nlu,
+            latency=latency,
+            pcm=turn.pcm,
+            feedback=self.feedback.get(turn.id),
+        )
+        self.turn_index += 1
 
     async def interrupt(self) -> None:
         """Stop the answer being heard (generation and sending) and say so."""

@@ -34,6 +34,7 @@ class Turn:
         self.playback_started = 0.0
         self.playback_s = 0.0
         self.first_audio_at: float | None = None
+        self.pcm = b""  # the user's utterance (16 kHz PCM16), set when the turn is committed
         self.delivery = asyncio.create_task(self._deliver())
 
     def emit(self, item: dict[str, Any]) -> None:

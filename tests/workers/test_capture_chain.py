@@ -67,8 +67,8 @@ def spool_turn(settings: Settings, turn_id: str, pcm: bytes, **changes: object) 
 
 def enqueue(env: dict[str, str], *turn_ids: str) -> None:
     code = (
-        "import sys\nfrom workers.tasks import enqueue_capture\n"
-        "for t in sys.argv[1:]: enqueue_capture(t)"
+        "import sys\nfrom workers.app import app, enqueue_capture\n"
+        "for t in sys.argv[1:]: enqueue_capture(app, t)"
     )
     subprocess.run(
         [sys.executable, "-c", code, *turn_ids], check=True, timeout=60, env={**os.environ, **env}
