@@ -17,11 +17,11 @@ from types import ModuleType
 
 from pydantic import ValidationError
 
-from api.cli import ask, bench, db, kb, nlu, serve, storage, talk, token
+from api.cli import ask, bench, db, kb, nlu, serve, storage, talk, token, worker
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
-COMMANDS: list[ModuleType] = [ask, serve, talk, token, nlu, kb, storage, db, bench]
+COMMANDS: list[ModuleType] = [ask, serve, talk, token, worker, nlu, kb, storage, db, bench]
 
 
 def build_parser() -> argparse.ArgumentParser:
