@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import struct
 import time
 from pathlib import Path
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from pydantic import BaseModel, Field
 
 from capture.keys import check_id
-from capture.store_local import NONCE_BYTES, load_key
+from capture.store_local import load_key, seal, unseal, write_durably
 from core.messages import Word
 from core.settings import Settings
 
@@ -70,21 +69,8 @@ class Spool:
         """Write the entry durably; returns its path."""
         header = record.model_dump_json().encode()
         plain = MAGIC + struct.pack(">I", len(header)) + header + pcm
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = nonce + self.cipher.encrypt(nonce, plain, record.turn_id.encode())
         path = self._path(record.turn_id)
-        temporary = self.root / f".{path.name}.{secrets.token_hex(4)}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(sealed)
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(path)
-        directory = os.open(self.root, os.O_RDONLY)
-        try:
-            os.fsync(directory)  # the rename itself survives a crash
-        finally:
-            os.close(directory)
+        write_durably(path, seal(self.cipher, plain, record.turn_id))
         return path
 
     def get(self, turn_id: str) -> tuple[SpoolRecord, bytes]:
@@ -94,9 +80,7 @@ class Spool:
         except FileNotFoundError as exc:
             raise SpoolError(f"no spool entry for {turn_id}") from exc
         try:
-            plain = self.cipher.decrypt(
-                sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], turn_id.encode()
-            )
+            plain = unseal(self.cipher, sealed, turn_id)
         except InvalidTag as exc:
             raise SpoolError(f"spool entry {turn_id} does not decrypt") from exc
         if plain[:4] != MAGIC:

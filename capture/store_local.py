@@ -40,6 +40,37 @@ def secret(configured: str, path: Path) -> bytes:
     return base64.b64decode(path.read_bytes())
 
 
+def seal(cipher: AESGCM, data: bytes, label: str) -> bytes:
+    """A random nonce, then the ciphertext of ``data`` authenticated with ``label``."""
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    return nonce + cipher.encrypt(nonce, data, label.encode())
+
+
+def unseal(cipher: AESGCM, sealed: bytes, label: str) -> bytes:
+    """The plaintext; ``InvalidTag`` if the bytes or their label were changed."""
+    return cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], label.encode())
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Write ``path`` so that after a crash it is either the old file or the new one, whole.
+
+    A temporary file (0600) is written and fsynced, renamed over ``path``, and the folder
+    fsynced.
+    """
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    temporary.replace(path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
 def load_key(settings: Settings) -> bytes:
     """The AES-256 key from settings, or the one kept in the data folder (made if missing)."""
     key = secret(settings.storage_key, settings.data_dir / "storage.key")
@@ -68,15 +99,7 @@ class LocalStore(ObjectStore):
         """Encrypt, write to a temporary file, fsync, rename into place."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        sealed = nonce + self.cipher.encrypt(nonce, data, key.encode())
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as out:
-            out.write(sealed)
-            out.flush()
-            os.fsync(out.fileno())
-        temporary.replace(path)
+        write_durably(path, seal(self.cipher, data, key))
 
     def get(self, key: str) -> bytes:
         """Read and decrypt; a tampered or moved file is an error, never wrong data."""
@@ -86,7 +109,7 @@ class LocalStore(ObjectStore):
         except FileNotFoundError as exc:
             raise ObjectNotFound(key) from exc
         try:
-            return self.cipher.decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], key.encode())
+            return unseal(self.cipher, sealed, key)
         except InvalidTag as exc:
             raise StoreError(f"{key}: does not decrypt (tampered, moved, or another key)") from exc
 
