@@ -16,9 +16,10 @@ from capture.models import DeadLetter
 from capture.store import ObjectNotFound, StoreError
 from core.db import session_scope
 from core.settings import Settings, get_settings
-from workers.app import MAX_COUNTDOWN_S, app
+from workers.config import MAX_COUNTDOWN_S, make_app
 
 log = logging.getLogger(__name__)
+app = make_app(get_settings())
 RETRYABLE = (StoreError, OperationalError, ConnectionError, TimeoutError)
 MAX_RETRIES = 8
 Step = Callable[[Settings, str], None]
@@ -71,7 +72,7 @@ def _task(name: str, step: Step) -> Any:
     return app.task(bind=True, name=name, max_retries=MAX_RETRIES)(run)
 
 
-# Queues come from workers.app.CHAIN (task_routes).
+# Queues come from workers.config.CHAIN (task_routes).
 encode = _task("capture.encode", pipeline.encode_audio)
 redact = _task("capture.redact", pipeline.redact)
 upload = _task("capture.upload", pipeline.upload)

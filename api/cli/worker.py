@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from core.settings import Settings
-from workers.app import QUEUES
+from workers.config import QUEUES
 
 
 def add_parser(subparsers: Any) -> None:

@@ -17,7 +17,7 @@ from capture.spool import Spool, SpoolRecord
 from capture.store_local import secret
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import Settings
-from workers.app import enqueue_capture, make_app
+from workers.config import enqueue_capture, make_app
 
 log = logging.getLogger(__name__)
 

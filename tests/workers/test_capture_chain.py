@@ -67,7 +67,7 @@ def spool_turn(settings: Settings, turn_id: str, pcm: bytes, **changes: object) 
 
 def enqueue(env: dict[str, str], *turn_ids: str) -> None:
     code = (
-        "import sys\nfrom workers.app import app, enqueue_capture\n"
+        "import sys\nfrom workers.config import enqueue_capture\nfrom workers.tasks import app\n"
         "for t in sys.argv[1:]: enqueue_capture(app, t)"
     )
     subprocess.run(

@@ -1,4 +1,4 @@
-"""The Celery application, configured from settings for at-least-once, idempotent work.
+"""The Celery configuration, from settings, for at-least-once, idempotent work.
 
 Late acks and reject-on-worker-lost redeliver a task whose worker died; prefetch 1 keeps a
 crash from taking queued tasks with it; Redis' visibility timeout is longer than any retry
@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import Celery, chain
 from kombu import Queue
 
-from core.settings import Settings, get_settings
+from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
 CHAIN = (  # the capture chain, in order: task name and queue
@@ -54,6 +54,3 @@ def enqueue_capture(celery: Celery, turn_id: str) -> None:
     """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
     signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
     chain(*signatures).apply_async()
-
-
-app = make_app(get_settings())
