@@ -10,6 +10,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tests.utils.processes import stop
+
 QUEUES = "capture,redaction,persist,review"
 
 
@@ -45,8 +47,4 @@ def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
                 raise RuntimeError(f"the worker exited: {log.read().decode()[-3000:]}")
             yield process
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop(process, timeout_s=20)

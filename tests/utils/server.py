@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import httpx
 import uvicorn
 
-from tests.utils.processes import free_port
+from tests.utils.processes import free_port, wait_for_http
 
 WS_MAX_SIZE = 1024 * 1024  # above the protocol's 64 KiB, so the app itself refuses big frames
 
@@ -28,18 +26,8 @@ def serve_app(app: Any, *, timeout_s: float = 30, ws_max_size: int = WS_MAX_SIZE
     thread.start()
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if not thread.is_alive():
-                raise RuntimeError(f"the server on port {port} stopped during start-up")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{base_url}/healthz did not answer within {timeout_s} s")
-            time.sleep(0.1)
+        if not wait_for_http(f"{base_url}/healthz", timeout_s, alive=thread.is_alive):
+            raise RuntimeError(f"the server on port {port} did not answer /healthz")
         yield base_url
     finally:
         server.should_exit = True
