@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import health, voice
+from api.routes import health, me, voice
 from api.routes.voice import SessionManager
 from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
@@ -31,15 +31,15 @@ STATIC = Path(__file__).parent / "static"  # the browser client
 class ModelState:
     """Where model loading stands: ``models`` once loaded, ``error`` if loading failed."""
 
+    capture: CaptureSink
     models: Models | None = None
     error: str | None = None
-    capture: CaptureSink | None = None
 
 
 async def _load(settings: Settings, state: ModelState) -> None:
     try:
         models = await asyncio.to_thread(Models.load, settings)
-        state.capture = CaptureSink(settings, models.describe())
+        state.capture.models = models.describe()
         state.models = models
     except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
         log.exception("loading the models failed")
@@ -49,16 +49,16 @@ async def _load(settings: Settings, state: ModelState) -> None:
 def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:
     """Build the app. Passing ``models`` (tests, benchmarks) skips loading."""
     settings = settings or get_settings()
-    state = ModelState(
-        models=models,
-        capture=CaptureSink(settings, models.describe()) if models is not None else None,
-    )
+    state = ModelState(capture=CaptureSink(settings), models=models)
+    if models is not None:
+        state.capture.models = models.describe()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loader = None if state.models else asyncio.create_task(_load(settings, state))
         yield
         await app.state.sessions.close_all()
+        await state.capture.drain()  # turns and consent changes already handed over
         if loader is not None and not loader.done():
             loader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.state.sessions = SessionManager(settings.max_sessions)
     app.include_router(health.router)
     app.include_router(voice.router)
+    app.include_router(me.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -40,6 +40,7 @@ class ConsentEvent(Base):
     __tablename__ = "consent_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)  # a change is recorded once
     user_id: Mapped[str] = mapped_column(String(64), index=True)
     granted: Mapped[bool] = mapped_column(Boolean)
     policy_version: Mapped[str] = mapped_column(String(32))
@@ -78,6 +79,7 @@ class FeedbackEvent(Base):
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(32), unique=True)  # a message is recorded once
     session_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
     )

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from capture.consent import StoredTurn
+from capture.erasure import drop_turn
 from capture.flac import encode_flac
 from capture.keys import object_key
 from capture.metadata import CaptureMetadata
-from capture.models import ReviewItem
-from capture.queries import upsert_capture
+from capture.queries import add_review_item, upsert_capture
 from capture.spool import Spool
 from capture.store import open_store
 from capture.store_local import LocalStore
@@ -34,19 +35,32 @@ class AlreadyDone(Exception):
     """The turn has no spool entry: stored already, or erased. The chain stops quietly."""
 
 
+def _require(settings: Settings, turn_id: str) -> Spool:
+    """Every step starts here: no spool entry means the chain has nothing left to do."""
+    spool = Spool(settings)
+    if not spool.exists(turn_id):
+        raise AlreadyDone(turn_id)
+    return spool
+
+
+def _still_wanted(settings: Settings, turn_id: str, metadata: CaptureMetadata) -> None:
+    """After a write: if the user opted out meanwhile, undo it and stop the chain."""
+    if not Spool(settings).exists(turn_id):
+        day = metadata.timestamp.astimezone(UTC).date().isoformat()
+        drop_turn(settings, StoredTurn(turn_id=turn_id, day=day, region=metadata.region))
+        raise AlreadyDone(turn_id)
+
+
 def encode_audio(settings: Settings, turn_id: str) -> None:
     """Spooled PCM → FLAC (lossless)."""
-    spool = Spool(settings)
-    if turn_id not in spool.pending():
-        raise AlreadyDone(turn_id)
-    record, pcm = spool.get(turn_id)
+    record, pcm = _require(settings, turn_id).get(turn_id)
     flac = encode_flac(pcm, record.sample_rate)
     staging(settings).put(f"{turn_id}/audio.flac", flac, content_type="audio/flac")
 
 
 def redact(settings: Settings, turn_id: str) -> None:
     """Redact the transcript and response; build the metadata (redacted text only)."""
-    record, pcm = Spool(settings).get(turn_id)
+    record, pcm = _require(settings, turn_id).get(turn_id)
     transcript, response = redact_text(record.transcript), redact_text(record.response)
     summary = transcript.summary()
     metadata = CaptureMetadata(
@@ -91,6 +105,7 @@ def redact(settings: Settings, turn_id: str) -> None:
 
 def upload(settings: Settings, turn_id: str) -> None:
     """The three objects of the turn, in its region's bucket, under the fixed layout."""
+    _require(settings, turn_id)
     stage = staging(settings)
     metadata = CaptureMetadata.model_validate_json(stage.get(f"{turn_id}/metadata.json"))
     day = metadata.timestamp.astimezone(UTC).date()
@@ -110,38 +125,32 @@ def upload(settings: Settings, turn_id: str) -> None:
         metadata.transcript.encode(),
         content_type="text/plain; charset=utf-8",
     )
+    _still_wanted(settings, turn_id, metadata)
 
 
 def persist(settings: Settings, turn_id: str) -> None:
     """Upsert the metadata row."""
+    _require(settings, turn_id)
     metadata = CaptureMetadata.model_validate_json(
         staging(settings).get(f"{turn_id}/metadata.json")
     )
     with session_scope(settings) as session:
         upsert_capture(session, metadata)
+    _still_wanted(settings, turn_id, metadata)
 
 
 def flag_review(settings: Settings, turn_id: str) -> None:
     """One review item per reason (unique per turn and reason, so repeats add nothing)."""
+    _require(settings, turn_id)
     flags = json.loads(staging(settings).get(f"{turn_id}/review.json"))
     with session_scope(settings) as session:
         for reason in flags["reasons"]:
-            exists = session.query(ReviewItem).filter_by(session_id=turn_id, reason=reason).first()
-            if exists is None:
-                session.add(
-                    ReviewItem(
-                        session_id=turn_id,
-                        reason=reason,
-                        spans={"items": flags["spans"]},
-                        status="pending",
-                        created_at=datetime.now(UTC),
-                    )
-                )
+            add_review_item(session, turn_id, reason, flags["spans"])
 
 
 def finish(settings: Settings, turn_id: str) -> None:
     """The chain succeeded: drop the spool entry and the staged results."""
-    Spool(settings).delete(turn_id)
+    _require(settings, turn_id).delete(turn_id)
     stage = staging(settings)
     for name in ("audio.flac", "metadata.json", "review.json"):
         stage.delete(f"{turn_id}/{name}")

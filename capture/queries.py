@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from capture.metadata import CaptureMetadata
-from capture.models import Capture, ConsentEvent
+from capture.models import Capture, ReviewItem
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -44,21 +44,32 @@ def upsert_capture(session: Session, metadata: CaptureMetadata) -> None:
     session.execute(statement.on_conflict_do_update(index_elements=["session_id"], set_=updates))
 
 
-def record_consent(
-    session: Session, user_id: str, granted: bool, policy_version: str, source: str
+def insert_ignoring_duplicates(
+    session: Session, table: Any, values: dict[str, Any], *, keys: list[str]
 ) -> None:
-    """Append a grant or revocation to the ledger."""
-    session.add(
-        ConsentEvent(
-            user_id=user_id,
-            granted=granted,
-            policy_version=policy_version,
-            source=source,
-            at=datetime.now(UTC),
-        )
-    )
+    """Insert a row unless one with the same unique ``keys`` exists (a redelivered task)."""
+    statement = _insert(session, table).values(**values)
+    session.execute(statement.on_conflict_do_nothing(index_elements=keys))
 
 
 def captures_of(session: Session, user_id: str) -> list[Capture]:
     """Every capture of one user."""
     return list(session.scalars(select(Capture).where(Capture.user_id == user_id)))
+
+
+def add_review_item(
+    session: Session, turn_id: str, reason: str, spans: list[dict[str, Any]]
+) -> None:
+    """Queue the turn for a person (once per turn and reason)."""
+    insert_ignoring_duplicates(
+        session,
+        ReviewItem,
+        {
+            "session_id": turn_id,
+            "reason": reason,
+            "spans": {"items": spans},
+            "status": "pending",
+            "created_at": datetime.now(UTC),
+        },
+        keys=["session_id", "reason"],
+    )

@@ -13,6 +13,7 @@ import json
 import os
 import struct
 import time
+from datetime import datetime
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -102,15 +103,19 @@ class Spool:
         ]
         return [turn for mtime, turn in sorted(entries) if mtime <= cutoff]
 
-    def delete_user(self, user_id: str) -> list[str]:
-        """Erase every entry of ``user_id``; returns their turn ids."""
-        erased = []
+    def exists(self, turn_id: str) -> bool:
+        """Whether the turn still waits here (a chain step's check that it may go on)."""
+        return self._path(turn_id).exists()
+
+    def records_of(self, user_id: str, until: datetime | None = None) -> list[SpoolRecord]:
+        """Entries of ``user_id`` (recorded at or before ``until``), oldest first."""
+        found = []
         for turn_id in self.pending():
             try:
                 record, _ = self.get(turn_id)
             except SpoolError:
                 continue
-            if record.user_id == user_id:
-                self.delete(turn_id)
-                erased.append(turn_id)
-        return erased
+            recorded = datetime.fromisoformat(record.timestamp)
+            if record.user_id == user_id and (until is None or recorded <= until):
+                found.append(record)
+        return found

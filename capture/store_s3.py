@@ -68,7 +68,11 @@ class S3Store(ObjectStore):
                 Bucket=self.bucket, Prefix=prefix
             ):
                 keys.extend(item["Key"] for item in page.get("Contents", []))
-        except (BotoCoreError, ClientError) as exc:
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+                return []  # a region nobody has used yet
+            raise StoreError(f"list {self.bucket}/{prefix}: {exc}") from exc
+        except BotoCoreError as exc:
             raise StoreError(f"list {self.bucket}/{prefix}: {exc}") from exc
         return sorted(keys)
 

@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     broker_url: str | None = None  # None: redis_url, else a broker in the data folder
     user_id_secret: str = ""  # HMAC key for user ids; empty: a key file in the data folder
     consent_policy_version: str = "2026-11"
+    sweep_interval_s: int = Field(300, ge=10)  # how often the beat re-enqueues stuck work
+    sweep_after_s: int = Field(600, ge=0)  # a spool entry this old has lost its chain
+    retention_hour_utc: int = Field(3, ge=0, le=23)  # the daily retention run
+    embedded_worker: bool | None = None  # serve runs a worker; None: when the broker is embedded
 
     # Text-to-speech
     tts_backend: str = "piper"

@@ -7,7 +7,10 @@ countdown, so a countdown never causes a second delivery.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from celery import Celery, chain
+from celery.schedules import crontab
 from kombu import Queue
 
 from core.settings import Settings
@@ -21,6 +24,12 @@ CHAIN = (  # the capture chain, in order: task name and queue
     ("capture.flag_review", "review"),
     ("capture.finish", "capture"),
 )
+OTHER_ROUTES = (  # tasks outside the chain
+    ("capture.consent", "persist"),
+    ("capture.feedback", "persist"),
+    ("capture.sweep", "capture"),
+    ("capture.expire", "persist"),
+)
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
 
@@ -31,21 +40,46 @@ def make_app(settings: Settings) -> Celery:
     transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if settings.resolved_broker_url().startswith("filesystem"):
         folder = settings.data_dir / "broker"
-        folder.mkdir(parents=True, exist_ok=True)
-        transport.update(data_folder_in=str(folder), data_folder_out=str(folder))
+        (folder / "control").mkdir(parents=True, exist_ok=True)
+        transport.update(
+            data_folder_in=str(folder),
+            data_folder_out=str(folder),
+            control_folder=str(folder / "control"),
+        )
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
         task_queues=[Queue(name) for name in QUEUES],
         task_default_queue="capture",
-        task_routes={name: {"queue": queue} for name, queue in CHAIN},
+        task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
         broker_transport_options=transport,
         broker_connection_retry_on_startup=True,
+        # A publish while the broker is down fails within about a second, on the capture
+        # sink's thread; the spool and the consent outbox keep the work for the sweep.
+        broker_connection_timeout=1.0,
+        task_publish_retry_policy={
+            "max_retries": 2,
+            "interval_start": 0,
+            "interval_step": 0.2,
+            "interval_max": 0.4,
+        },
         worker_hijack_root_logger=False,
+        beat_schedule={
+            "capture-sweep": {
+                "task": "capture.sweep",
+                "schedule": float(settings.sweep_interval_s),
+            },
+            "capture-expire": {
+                "task": "capture.expire",
+                "schedule": crontab(hour=settings.retention_hour_utc, minute=0),
+            },
+        },
+        timezone="UTC",
+        beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     return app
 
@@ -54,3 +88,15 @@ def enqueue_capture(celery: Celery, turn_id: str) -> None:
     """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
     signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
     chain(*signatures).apply_async()
+
+
+def enqueue_consent(celery: Celery, event_id: str) -> None:
+    """Apply a kept consent change (ledger, and erasure for a revocation)."""
+    celery.send_task("capture.consent", args=(event_id,))
+
+
+def enqueue_feedback(
+    celery: Celery, turn_id: str, value: str | None, event_id: str, at: datetime
+) -> None:
+    """Record feedback on a turn already handed to the capture chain."""
+    celery.send_task("capture.feedback", args=(turn_id, value, event_id, at.isoformat()))

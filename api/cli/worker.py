@@ -1,4 +1,8 @@
-"""``voice-service worker``: the capture worker (``celery -A workers worker`` with our queues)."""
+"""``voice-service worker`` and ``voice-service beat``: the Celery fleet with our queues.
+
+They are shortcuts for ``celery -A workers worker -Q capture,redaction,persist,review`` and
+``celery -A workers beat``; ``serve`` starts an embedded worker (with beat) the same way.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +16,31 @@ from workers.config import QUEUES
 
 
 def add_parser(subparsers: Any) -> None:
-    """Register the command."""
-    parser = subparsers.add_parser("worker", help="run a capture worker (Celery)")
-    parser.add_argument("--concurrency", type=int, default=1)
-    parser.set_defaults(run=run)
+    """Register the commands."""
+    worker = subparsers.add_parser("worker", help="run a capture worker (Celery)")
+    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--beat", action="store_true", help="also run the periodic tasks")
+    worker.set_defaults(run=run)
+    beat = subparsers.add_parser("beat", help="run the periodic tasks' scheduler (Celery beat)")
+    beat.set_defaults(run=run_beat)
+
+
+def worker_command(concurrency: int = 1, *, beat: bool = False) -> list[str]:
+    """The Celery worker's command line."""
+    command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", ",".join(QUEUES)]
+    command += [f"--concurrency={max(1, concurrency)}", "--loglevel=INFO"]
+    return command + (["--beat"] if beat else [])
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Celery worker."""
-    command = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers",
-        "worker",
-        "-Q",
-        ",".join(QUEUES),
-        f"--concurrency={max(1, args.concurrency)}",
-        "--loglevel=INFO",
-    ]
+    command = worker_command(args.concurrency, beat=args.beat)
+    os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and arguments
+    return 0  # not reached
+
+
+def run_beat(args: argparse.Namespace, settings: Settings) -> int:
+    """Replace this process with Celery beat (one per deployment)."""
+    command = [sys.executable, "-m", "celery", "-A", "workers", "beat", "--loglevel=INFO"]
     os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and arguments
     return 0  # not reached

@@ -214,9 +214,10 @@ class _Connection:
         if self.session is None:
             if not isinstance(message, Start):
                 raise ProtocolError("not_started", "the first message must be start")
-            self._authorize(message)
+            user = self._authorize(message)
             models = self.chain.models
             self.session = VoiceSession(
+                user=user,
                 chain=self.chain,
                 vad=models.vad,
                 capture=self.websocket.app.state.model_state.capture,
@@ -238,11 +239,12 @@ class _Connection:
         await self.session.on_message(message)
         return False
 
-    def _authorize(self, start: Start) -> None:
+    def _authorize(self, start: Start) -> str | None:
+        """The user a valid token names (None when tokens are not required)."""
         if not self.settings.require_token:
-            return
+            return None
         try:
-            verify_token(start.token or "", self.settings.token_secret)
+            return verify_token(start.token or "", self.settings.token_secret)
         except TokenError as exc:
             self.close_code = CLOSE_POLICY
             raise ProtocolError("unauthorized", f"a valid token is required ({exc})") from exc

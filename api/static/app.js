@@ -11,6 +11,7 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
 
 (() => {
   const CONSENT_KEY = "voice-consent";
+  const USER_KEY = "voice-user";
   const VOICE_KEY = "voice-choice";
   const FRAME_MS = 40;
   const TARGET_RATE = 16000;
@@ -32,6 +33,7 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
     toggle: $("consent-toggle"),
     toggleState: $("consent-state"),
     note: $("consent-note"),
+    erase: $("erase-data"),
   };
 
   // ---- small helpers ------------------------------------------------------------------
@@ -49,6 +51,35 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
       window.localStorage.setItem(key, value);
     } catch (_) {
       /* the choice then lasts for this page only */
+    }
+  }
+
+  /**
+   * This browser's user identifier: random, made on the first visit and kept. Captures are
+   * filed under a keyed hash of it, and it is the token that erases them (DELETE /v1/me/data).
+   */
+  function userToken() {
+    let token = storageGet(USER_KEY);
+    if (!token || !/^[0-9a-f]{32}$/.test(token)) {
+      const bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+      storageSet(USER_KEY, token);
+    }
+    return token;
+  }
+
+  async function eraseMyData() {
+    try {
+      const response = await fetch("/v1/me/data", {
+        method: "DELETE",
+        headers: { Authorization: `Bearer ${userToken()}` },
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      return true;
+    } catch (err) {
+      showNote(`Your data could not be erased just now (${err.message}). Please try again.`);
+      return false;
     }
   }
 
@@ -78,12 +109,18 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
     els.toggleState.textContent = granted ? "on" : "off";
   }
 
+  function sessionLive() {
+    return Boolean(session && session.started && session.ws.readyState === WebSocket.OPEN);
+  }
+
   function setConsent(granted, announce) {
     const before = consent();
     storageSet(CONSENT_KEY, granted ? "granted" : "denied");
     showConsent();
-    if (session && session.started && session.ws.readyState === WebSocket.OPEN) {
-      send(session, { type: "consent", granted });
+    if (sessionLive()) {
+      send(session, { type: "consent", granted }); // a withdrawal erases on the server
+    } else if (!granted && before === true) {
+      eraseMyData();
     }
     if (!announce) return;
     if (granted) {
@@ -120,6 +157,15 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
     consentWaiters = [];
     waiters.forEach((resolve) => resolve(consent()));
   }
+
+  els.erase.addEventListener("click", async () => {
+    storageSet(CONSENT_KEY, "denied");
+    showConsent();
+    if (sessionLive()) send(session, { type: "consent", granted: false });
+    if (await eraseMyData()) {
+      showNote("Your recordings and transcripts are being erased. Data sharing is off.");
+    }
+  });
 
   els.allow.addEventListener("click", () => closeConsent(true));
   els.deny.addEventListener("click", () => closeConsent(false));
@@ -257,7 +303,12 @@ window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
     setStatus("Connecting…", "connecting");
     s.ws.addEventListener("open", () => {
       if (session !== s) return;
-      send(s, { type: "start", voice: els.voice.value, consent: consent() === true });
+      send(s, {
+        type: "start",
+        voice: els.voice.value,
+        consent: consent() === true,
+        user: userToken(),
+      });
       s.started = true;
     });
     s.ws.addEventListener("message", (event) => {

@@ -1,7 +1,8 @@
-"""Hands a consenting user's finished turn to the capture pipeline, off the voice path.
+"""Hands consenting users' turns, consent changes and late feedback to the capture workers.
 
-The spool write (fsync) and the broker publish run on a worker thread; if the broker is
-down, the turn waits in the spool for the re-enqueue sweep. Nothing here runs for a session
+Everything here runs off the voice path: the spool or outbox write (fsync) and the broker
+publish happen on a worker thread. If the broker is down, turns wait in the spool and
+consent changes in the outbox for the re-enqueue sweep. No turn is recorded for a session
 without consent.
 """
 
@@ -10,14 +11,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from capture.consent import ConsentChange, request_change
 from capture.metadata import user_id_for
 from capture.spool import Spool, SpoolRecord
 from capture.store_local import secret
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import Settings
-from workers.config import enqueue_capture, make_app
+from workers.config import enqueue_capture, enqueue_consent, enqueue_feedback, make_app
 
 log = logging.getLogger(__name__)
 
@@ -25,13 +29,13 @@ log = logging.getLogger(__name__)
 class CaptureSink:
     """One per process; ``record`` is called once per consented, answered turn."""
 
-    def __init__(self, settings: Settings, models: dict[str, str]) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.models = models
+        self.models: dict[str, str] = {}  # names and versions, set once the models load
         self.spool = Spool(settings)
         key = secret(settings.user_id_secret, settings.data_dir / "user-id.key")
         self.user_secret = base64.b64encode(key).decode()
-        self.pending: set[asyncio.Task[None]] = set()
+        self.pending: set[asyncio.Task[object]] = set()
         self.celery = make_app(settings)
 
     def user_id(self, user_token: str) -> str:
@@ -71,9 +75,42 @@ class CaptureSink:
             avg_logprob=transcript.avg_logprob,
             feedback=feedback,
         )
-        task = asyncio.create_task(asyncio.to_thread(self._spool_and_enqueue, entry, pcm))
+        self._in_background(self._spool_and_enqueue, entry, pcm)
+
+    def consent_changed(self, user_token: str, granted: bool, source: str) -> None:
+        """Keep a grant or revocation (a revocation erases the user's captures)."""
+        self._in_background(self.change_consent, self.user_id(user_token), granted, source)
+
+    def feedback(self, turn_id: str, value: str | None) -> None:
+        """Feedback on a turn already handed over: the workers update what was stored."""
+        at = datetime.now(UTC)
+        self._in_background(self._publish_feedback, turn_id, value, uuid.uuid4().hex, at)
+
+    async def drain(self) -> None:
+        """Wait for the background writes started so far (shutdown, tests)."""
+        while self.pending:
+            await asyncio.gather(*self.pending, return_exceptions=True)
+
+    def change_consent(self, user_id: str, granted: bool, source: str) -> ConsentChange:
+        """Keep the change durably, then ask a worker to apply it (blocking: run on a thread)."""
+        change = request_change(self.settings, user_id, granted=granted, source=source)
+        try:
+            enqueue_consent(self.celery, change.event_id)
+        except Exception:  # broker down: the outbox keeps it for the sweep
+            log.warning(
+                "consent change %s waits in the outbox: broker unreachable", change.event_id
+            )
+        return change
+
+    def _in_background(self, work: Callable[..., object], *args: object) -> None:
+        task = asyncio.create_task(asyncio.to_thread(work, *args))
         self.pending.add(task)
-        task.add_done_callback(self.pending.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[object]) -> None:
+        self.pending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("capture hand-over failed", exc_info=task.exception())
 
     def _spool_and_enqueue(self, entry: SpoolRecord, pcm: bytes) -> None:
         self.spool.put(entry, pcm)
@@ -81,3 +118,11 @@ class CaptureSink:
             enqueue_capture(self.celery, entry.turn_id)
         except Exception:  # broker down: the spool keeps it for the sweep
             log.warning("capture of %s waits in the spool: broker unreachable", entry.turn_id)
+
+    def _publish_feedback(
+        self, turn_id: str, value: str | None, event_id: str, at: datetime
+    ) -> None:
+        try:
+            enqueue_feedback(self.celery, turn_id, value, event_id, at)
+        except Exception:
+            log.warning("feedback on %s was not recorded: broker unreachable", turn_id)

@@ -54,10 +54,13 @@ class VoiceSession:
         settings: Settings,
         send: Send,
         start: Start,
+        user: str | None = None,
     ) -> None:
         self.chain, self.settings, self.send, self.capture = chain, settings, send, capture
         self.session_id = uuid.uuid4().hex
-        self.user_token = start.user or f"anonymous:{self.session_id}"
+        # Who the captures belong to: the user a verified token names, else the client's own
+        # identifier (the page keeps a random one), else this session alone.
+        self.user_token = user or start.user or f"anonymous:{self.session_id}"
         self.turn_index = 0
         self.voice = start.voice or settings.default_voice
         self.consent = start.consent
@@ -79,6 +82,9 @@ class VoiceSession:
         self._needed_for: tuple[str, int] = ("", self.policy.complete_ms)
         self._tasks: set[asyncio.Task[None]] = set()
         self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
+        self.captured: set[str] = set()  # turns handed to the capture pipeline
+        if self.consent and capture is not None:
+            capture.consent_changed(self.user_token, True, "session")
 
     # ---- input ---------------------------------------------------------------------------
 
@@ -110,10 +116,14 @@ class VoiceSession:
             await self.interrupt()
         elif isinstance(message, Consent):
             self.consent = message.granted
+            if self.capture is not None:  # a revocation erases what was captured
+                self.capture.consent_changed(self.user_token, message.granted, "session")
         elif isinstance(message, Feedback):
             if message.turn_id not in self.feedback:
                 raise ProtocolError("unknown_turn", "feedback names a turn of another session")
             self.feedback[message.turn_id] = message.value
+            if message.turn_id in self.captured and self.capture is not None:
+                self.capture.feedback(message.turn_id, message.value)
         elif isinstance(message, Start):
             raise ProtocolError("already_started", "the session has already started")
 
@@ -360,6 +370,7 @@ class VoiceSession:
             pcm=turn.pcm,
             feedback=self.feedback.get(turn.id),
         )
+        self.captured.add(turn.id)
         self.turn_index += 1
 
     async def interrupt(self) -> None:

@@ -1,36 +1,15 @@
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select
 
 from capture.metadata import CaptureMetadata, user_id_for
-from capture.models import Capture, ConsentEvent
-from capture.queries import captures_of, record_consent, upsert_capture
+from capture.models import Capture
+from capture.queries import captures_of, upsert_capture
 from core.db import session_scope
 from core.settings import Settings
-from tests.utils.databases import fresh_database
 
 TABLES = {"consent_events", "captures", "feedback", "review_items", "dead_letters", "audit_log"}
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    with fresh_database(request.param, tmp_path) as url:
-        done = subprocess.run(
-            [sys.executable, "-m", "api.cli", "db", "upgrade"],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "VOICE_DATABASE_URL": url},
-            timeout=120,
-        )
-        assert done.returncode == 0, done.stderr
-        assert "is at head" in done.stdout
-        yield Settings(database_url=url, data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
 
 
 def metadata(**changes: object) -> CaptureMetadata:
@@ -80,19 +59,6 @@ def test_upserts_are_idempotent(database: Settings) -> None:
         assert row is not None and row.duration_ms == 5000 and row.feedback == "thumbs_down"
         assert row.latency["total_ms"] == 900 and row.day.isoformat() == "2026-11-26"
         assert [c.session_id for c in captures_of(session, row.user_id)] == ["turn-1"]
-
-
-def test_consent_ledger_keeps_every_event(database: Settings) -> None:
-    user = user_id_for("someone", "secret")
-    with session_scope(database) as session:
-        record_consent(session, user, True, "2026-11", "session")
-        record_consent(session, user, False, "2026-11", "api")
-    with session_scope(database) as session:
-        events = session.scalars(select(ConsentEvent).order_by(ConsentEvent.id)).all()
-        assert [e.granted for e in events] == [True, False]
-        assert events[0].at.tzinfo is not None or database.resolved_database_url().startswith(
-            "sqlite"
-        )
 
 
 def test_metadata_has_exactly_the_fields() -> None:

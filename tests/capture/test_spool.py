@@ -65,7 +65,10 @@ def test_pending_and_erasure(spool: Spool) -> None:
     spool.put(record("new", user_id="v" * 64), b"")
     assert spool.pending() == ["old", "new"]
     assert spool.pending(older_than_s=300) == ["old"]
-    assert spool.delete_user("u" * 64) == ["old"]
+    assert [r.turn_id for r in spool.records_of("u" * 64)] == ["old"]
+    assert spool.exists("old")
+    spool.delete("old")
+    assert not spool.exists("old")
     assert spool.pending() == ["new"]
     spool.delete("new")
     spool.delete("new")  # idempotent

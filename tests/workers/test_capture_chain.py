@@ -3,83 +3,21 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import numpy as np
-import pytest
-import redis
 
 from api.voice.audio import decode_audio, float_to_pcm16
 from capture.flac import decode_flac
 from capture.keys import object_key
-from capture.metadata import user_id_for
 from capture.models import Capture, DeadLetter, ReviewItem
-from capture.spool import Spool, SpoolRecord
+from capture.spool import Spool
 from capture.store import open_store
 from core.db import session_scope
-from core.settings import Settings
-from migrations import upgrade
 from tests.conftest import shared_clip
+from tests.utils.capture import enqueue, spool_turn, wait_until
 from tests.utils.celery_worker import celery_worker
-from tests.utils.databases import fresh_database
-
-BROKER = "redis://127.0.0.1:6379/14"
-
-
-@pytest.fixture
-def pipeline_env(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
-    redis.Redis.from_url(BROKER).flushdb()
-    with fresh_database("postgresql", tmp_path) as url:
-        upgrade(url)
-        env = {
-            "VOICE_DATA_DIR": str(tmp_path),
-            "VOICE_BROKER_URL": BROKER,
-            "VOICE_DATABASE_URL": url,
-        }
-        settings = Settings(data_dir=tmp_path, broker_url=BROKER, database_url=url, _env_file=None)  # type: ignore[call-arg]
-        yield settings, env
-
-
-def spool_turn(settings: Settings, turn_id: str, pcm: bytes, **changes: object) -> None:
-    fields: dict[str, object] = dict(
-        turn_id=turn_id,
-        user_id=user_id_for("user-1", "secret"),
-        timestamp="2026-11-26T10:30:00+00:00",
-        region="eu",
-        conversation_id="conv-1",
-        turn_index=0,
-        transcript="my card number is 4111 1111 1111 1111",
-        response="Noted.",
-        intent="other",
-        domain="none",
-        latency={"stt_ms": 400.0, "total_ms": 900.0},
-        models={"stt": "tiny.en"},
-        avg_logprob=-0.2,
-    )
-    Spool(settings).put(SpoolRecord.model_validate({**fields, **changes}), pcm)
-
-
-def enqueue(env: dict[str, str], *turn_ids: str) -> None:
-    code = (
-        "import sys\nfrom workers.config import enqueue_capture\nfrom workers.tasks import app\n"
-        "for t in sys.argv[1:]: enqueue_capture(app, t)"
-    )
-    subprocess.run(
-        [sys.executable, "-c", code, *turn_ids], check=True, timeout=60, env={**os.environ, **env}
-    )
-
-
-def wait_until(predicate, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the capture chain did not finish in time"
-        time.sleep(0.3)
 
 
 def test_a_spooled_turn_is_stored_redacted_and_flagged(pipeline_env) -> None:
@@ -90,7 +28,7 @@ def test_a_spooled_turn_is_stored_redacted_and_flagged(pipeline_env) -> None:
         enqueue(env, "turn-a")
         wait_until(lambda: Spool(settings).pending() == [])
     store = open_store(settings, "eu")
-    day = date(2026, 11, 26)
+    day = date(2026, 11, 25)
     assert store.list("raw/") == sorted(
         object_key(day, "turn-a", n) for n in ("audio.flac", "metadata.json", "transcript.txt")
     )

@@ -17,11 +17,11 @@ from core.db import session_scope
 from core.settings import Settings
 from migrations import upgrade
 from tests.utils.audio import resample_to_16k
+from tests.utils.capture import BROKER, wait_until
 from tests.utils.celery_worker import celery_worker
 from tests.utils.databases import fresh_database
 from tests.utils.server import serve_app
 from tests.utils.ws import VoiceClient
-from tests.workers.test_capture_chain import BROKER, wait_until
 
 
 async def test_consent_captures_the_turn_and_no_consent_keeps_nothing(

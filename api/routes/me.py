@@ -1,0 +1,59 @@
+"""A user's own data: ``DELETE /v1/me/data`` withdraws consent and erases every capture.
+
+The caller proves who they are with ``Authorization: Bearer <user token>``: the signed token
+when the service requires tokens, otherwise the same user identifier the client sends in its
+sessions' ``start`` message. Spooled turns go at once; stored captures are erased by a
+worker within one run (the change is kept durably first, so an outage only delays it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from core.settings import Settings
+from core.tokens import TokenError, verify_token
+
+router = APIRouter(tags=["privacy"])
+MAX_TOKEN_CHARS = 1024
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _user(request: Request, settings: Settings) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN_CHARS:
+        return None
+    if not settings.require_token:
+        return token
+    try:
+        return verify_token(token, settings.token_secret)
+    except TokenError:
+        return None
+
+
+@router.delete(
+    "/v1/me/data",
+    status_code=202,
+    responses={401: {"description": "no valid user token"}},
+    response_model=None,
+)
+async def erase_my_data(request: Request) -> JSONResponse | dict[str, object]:
+    """Withdraw consent and erase every capture of the caller (202: the erasure is under way)."""
+    settings: Settings = request.app.state.settings
+    user = _user(request, settings)
+    if user is None:
+        return _error(401, "unauthorized", "send Authorization: Bearer <your user token>")
+    sink = request.app.state.model_state.capture
+    change = await asyncio.to_thread(sink.change_consent, sink.user_id(user), False, "api")
+    return {
+        "status": "erasure_scheduled",
+        "request_id": change.event_id,
+        "spooled_turns_erased": len(change.spooled_turns),
+    }

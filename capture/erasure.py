@@ -1,0 +1,178 @@
+"""Deleting captures everywhere: one turn, one user (opt-out), or everything too old.
+
+Objects go first and rows last, so a failure half way leaves rows that point at what is
+left; a retried run finds them and finishes. Every run that deletes writes an audit entry
+saying what went, never what it contained.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from capture.consent import ConsentChange, ConsentOutbox, StoredTurn
+from capture.keys import PREFIX, REGIONS, LayoutError, parse_key, turn_prefix
+from capture.models import (
+    AuditEntry,
+    Capture,
+    ConsentEvent,
+    DeadLetter,
+    FeedbackEvent,
+    ReviewItem,
+)
+from capture.queries import insert_ignoring_duplicates
+from capture.spool import Spool
+from capture.store import open_store
+from capture.store_local import LocalStore
+from core.db import session_scope
+from core.settings import Settings
+
+STAGED = ("audio.flac", "metadata.json", "review.json")
+
+
+def _audit(
+    session: Session, actor: str, action: str, subject: str, details: dict[str, Any]
+) -> None:
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC), actor=actor, action=action, subject=subject, details=details
+        )
+    )
+
+
+def drop_objects(settings: Settings, turn: StoredTurn) -> int:
+    """Delete a turn's stored and staged objects; returns how many were stored."""
+    stored = open_store(settings, turn.region).delete_prefix(
+        turn_prefix(date.fromisoformat(turn.day), turn.turn_id)
+    )
+    staging = LocalStore(settings, "staging")
+    for name in STAGED:
+        staging.delete(f"{turn.turn_id}/{name}")
+    return stored
+
+
+def _delete_rows(session: Session, turn_ids: list[str]) -> None:
+    for table in (ReviewItem, FeedbackEvent, Capture):
+        session.execute(delete(table).where(table.session_id.in_(turn_ids)))
+
+
+def _stored(capture: Capture) -> StoredTurn:
+    return StoredTurn(
+        turn_id=capture.session_id, day=capture.day.isoformat(), region=capture.region
+    )
+
+
+def drop_turn(settings: Settings, turn: StoredTurn) -> None:
+    """Delete one turn everywhere (a chain that found its user had opted out)."""
+    drop_objects(settings, turn)
+    with session_scope(settings) as session:
+        _delete_rows(session, [turn.turn_id])
+
+
+def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
+    """Erase every capture of the user made before the revocation; returns counts."""
+    with session_scope(settings) as session:
+        captures = session.scalars(
+            select(Capture).where(Capture.user_id == change.user_id, Capture.timestamp <= change.at)
+        ).all()
+        turns = {c.session_id: _stored(c) for c in captures}
+    spool = Spool(settings)
+    late = spool.records_of(change.user_id, until=change.at)  # spooled since the request
+    for record in late:
+        spool.delete(record.turn_id)
+    spooled = [*change.spooled_turns, *(_spooled(r.turn_id, r.timestamp, r.region) for r in late)]
+    for turn in spooled:
+        turns.setdefault(turn.turn_id, turn)
+    objects = sum(drop_objects(settings, turn) for turn in turns.values())
+    counts = {"captures": len(captures), "spooled": len(spooled), "objects": objects}
+    with session_scope(settings) as session:
+        _delete_rows(session, list(turns))
+        _audit(session, change.source, "erase_user", change.user_id, counts)
+    return counts
+
+
+def _spooled(turn_id: str, timestamp: str, region: str) -> StoredTurn:
+    day = datetime.fromisoformat(timestamp).astimezone(UTC).date().isoformat()
+    return StoredTurn(turn_id=turn_id, day=day, region=region)
+
+
+def apply_change(settings: Settings, event_id: str) -> None:
+    """Record a consent change in the ledger and, for a revocation, erase; then drop the file."""
+    outbox = ConsentOutbox(settings)
+    change = outbox.get(event_id)
+    if change is None:
+        return  # applied already
+    with session_scope(settings) as session:
+        insert_ignoring_duplicates(
+            session,
+            ConsentEvent,
+            {
+                "event_id": change.event_id,
+                "user_id": change.user_id,
+                "granted": change.granted,
+                "policy_version": change.policy_version,
+                "source": change.source,
+                "at": change.at,
+            },
+            keys=["event_id"],
+        )
+    if not change.granted:
+        erase_user(settings, change)
+    outbox.delete(event_id)
+
+
+def expire(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Delete everything captured before the retention period; returns what went."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(days=settings.retention_days)
+    with session_scope(settings) as session:
+        old = session.scalars(select(Capture).where(Capture.timestamp < cutoff)).all()
+        turns = [_stored(c) for c in old]
+    objects = sum(drop_objects(settings, turn) for turn in turns)
+    objects += _expire_unlisted(settings, cutoff.date())
+    spool = Spool(settings)
+    stale = [
+        turn_id
+        for turn_id in spool.pending(older_than_s=settings.retention_days * 86_400.0)
+        if not _keep_spooled(spool, turn_id, cutoff)
+    ]
+    for turn_id in stale:
+        spool.delete(turn_id)
+    counts: dict[str, Any] = {
+        "cutoff": cutoff.isoformat(),
+        "captures": len(turns),
+        "objects": objects,
+        "spooled": len(stale),
+    }
+    with session_scope(settings) as session:
+        _delete_rows(session, [t.turn_id for t in turns])
+        session.execute(delete(DeadLetter).where(DeadLetter.at < cutoff))
+        _audit(session, "retention", "expire", "captures", counts)
+    return counts
+
+
+def _keep_spooled(spool: Spool, turn_id: str, cutoff: datetime) -> bool:
+    try:
+        record, _ = spool.get(turn_id)
+    except Exception:  # unreadable and older than the retention period: nothing to keep
+        return False
+    return datetime.fromisoformat(record.timestamp) >= cutoff
+
+
+def _expire_unlisted(settings: Settings, before: date) -> int:
+    """Objects of days before ``before`` that no row points at (a chain stopped half way)."""
+    deleted = 0
+    for region in REGIONS:
+        store = open_store(settings, region)
+        for key in store.list(f"{PREFIX}/"):
+            try:
+                day, _, _ = parse_key(key)
+            except LayoutError:
+                continue
+            if day < before:
+                store.delete(key)
+                deleted += 1
+    return deleted
