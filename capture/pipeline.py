@@ -17,7 +17,7 @@ from capture.keys import object_key
 from capture.metadata import CaptureMetadata
 from capture.queries import add_review_item, upsert_capture
 from capture.spool import Spool
-from capture.store import open_store
+from capture.store import ObjectNotFound, open_store
 from capture.store_local import LocalStore
 from core.db import session_scope
 from core.settings import Settings
@@ -41,6 +41,19 @@ def _require(settings: Settings, turn_id: str) -> Spool:
     if not spool.exists(turn_id):
         raise AlreadyDone(turn_id)
     return spool
+
+
+def _staged(settings: Settings, turn_id: str, name: str) -> bytes:
+    """A previous step's result.
+
+    If it is gone because another run of the same chain finished (the sweep re-enqueued a
+    chain still under way), this run has nothing left to do.
+    """
+    try:
+        return staging(settings).get(f"{turn_id}/{name}")
+    except ObjectNotFound:
+        _require(settings, turn_id)
+        raise
 
 
 def _still_wanted(settings: Settings, turn_id: str, metadata: CaptureMetadata) -> None:
@@ -106,13 +119,12 @@ def redact(settings: Settings, turn_id: str) -> None:
 def upload(settings: Settings, turn_id: str) -> None:
     """The three objects of the turn, in its region's bucket, under the fixed layout."""
     _require(settings, turn_id)
-    stage = staging(settings)
-    metadata = CaptureMetadata.model_validate_json(stage.get(f"{turn_id}/metadata.json"))
+    metadata = CaptureMetadata.model_validate_json(_staged(settings, turn_id, "metadata.json"))
     day = metadata.timestamp.astimezone(UTC).date()
     store = open_store(settings, metadata.region)
     store.put(
         object_key(day, turn_id, "audio.flac"),
-        stage.get(f"{turn_id}/audio.flac"),
+        _staged(settings, turn_id, "audio.flac"),
         content_type="audio/flac",
     )
     store.put(
@@ -131,9 +143,7 @@ def upload(settings: Settings, turn_id: str) -> None:
 def persist(settings: Settings, turn_id: str) -> None:
     """Upsert the metadata row."""
     _require(settings, turn_id)
-    metadata = CaptureMetadata.model_validate_json(
-        staging(settings).get(f"{turn_id}/metadata.json")
-    )
+    metadata = CaptureMetadata.model_validate_json(_staged(settings, turn_id, "metadata.json"))
     with session_scope(settings) as session:
         upsert_capture(session, metadata)
     _still_wanted(settings, turn_id, metadata)
@@ -142,7 +152,7 @@ def persist(settings: Settings, turn_id: str) -> None:
 def flag_review(settings: Settings, turn_id: str) -> None:
     """One review item per reason (unique per turn and reason, so repeats add nothing)."""
     _require(settings, turn_id)
-    flags = json.loads(staging(settings).get(f"{turn_id}/review.json"))
+    flags = json.loads(_staged(settings, turn_id, "review.json"))
     with session_scope(settings) as session:
         for reason in flags["reasons"]:
             add_review_item(session, turn_id, reason, flags["spans"])

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from celery import Celery, chain
 from celery.schedules import crontab
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from core.settings import Settings
 
@@ -50,7 +50,11 @@ def make_app(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(name) for name in QUEUES],
+        # One direct exchange per queue: with Celery's default (every queue bound to the
+        # default exchange under one key) a message would reach all four queues.
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
         task_default_queue="capture",
         task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
         task_ignore_result=True,

@@ -46,5 +46,9 @@ def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
                 log.seek(0)
                 raise RuntimeError(f"the worker exited: {log.read().decode()[-3000:]}")
             yield process
+        except BaseException:
+            log.seek(0)
+            print("---- worker log ----\n" + log.read().decode(errors="replace")[-6000:])
+            raise
         finally:
             stop(process, timeout_s=20)
