@@ -108,7 +108,7 @@ def expire(self: Task, now: str | None = None) -> None:
 def sweep(older_than_s: float | None = None) -> dict[str, int]:
     """Re-enqueue spooled turns whose chain never finished, and consent changes not applied."""
     settings = get_settings()
-    age = settings.sweep_after_s if older_than_s is None else older_than_s
+    age = float(settings.sweep_after_s if older_than_s is None else older_than_s)
     turns = Spool(settings).pending(older_than_s=age)
     for turn_id in turns:
         enqueue_capture(app, turn_id)
