@@ -39,6 +39,8 @@ class TcpProxy:
     def cut(self) -> None:
         """Refuse new connections and break the open ones."""
         if self.listener is not None:
+            with contextlib.suppress(OSError):  # wakes the accepting thread (close alone does not)
+                self.listener.shutdown(socket.SHUT_RDWR)
             self.listener.close()
             self.listener = None
         with self.lock:
