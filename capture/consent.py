@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from capture.keys import check_id
-from capture.spool import Spool
+from capture.spool import Spool, aged
 from capture.store_local import write_durably
 from core.settings import Settings
 
@@ -78,9 +78,7 @@ class ConsentOutbox:
     def pending(self, older_than_s: float = 0.0) -> list[str]:
         """Event ids not yet applied, kept at least ``older_than_s`` seconds ago, oldest first."""
         cutoff = time.time() - older_than_s
-        entries = [
-            (p.stat().st_mtime, p.name.removesuffix(SUFFIX)) for p in self.root.glob("*.json")
-        ]
+        entries = [(mtime, p.name.removesuffix(SUFFIX)) for p, mtime in aged(self.root, SUFFIX)]
         return [event_id for mtime, event_id in sorted(entries) if mtime <= cutoff]
 
 

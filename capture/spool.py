@@ -29,6 +29,20 @@ MAGIC = b"VSP1"
 SUFFIX = ".entry"
 
 
+def aged(folder: Path, suffix: str) -> list[tuple[Path, float]]:
+    """Files of ``folder`` ending in ``suffix``, with their modification times.
+
+    A file deleted while the folder is read (a worker finished it) is left out.
+    """
+    found = []
+    for path in folder.glob(f"*{suffix}"):
+        try:
+            found.append((path, path.stat().st_mtime))
+        except FileNotFoundError:
+            continue
+    return found
+
+
 class SpoolError(Exception):
     """An entry is missing, unreadable or not for this key."""
 
@@ -98,8 +112,7 @@ class Spool:
         """Turn ids of entries written at least ``older_than_s`` seconds ago, oldest first."""
         cutoff = time.time() - older_than_s
         entries = [
-            (path.stat().st_mtime, path.name.removesuffix(SUFFIX))
-            for path in self.root.glob(f"*{SUFFIX}")
+            (mtime, path.name.removesuffix(SUFFIX)) for path, mtime in aged(self.root, SUFFIX)
         ]
         return [turn for mtime, turn in sorted(entries) if mtime <= cutoff]
 

@@ -27,4 +27,8 @@ pg_up || { echo "ensure-services: PostgreSQL does not answer on 127.0.0.1:5432" 
 if ! psql -h 127.0.0.1 -U postgres -tAc "select 1 from pg_database where datname='test'" | grep -q 1; then
   psql -h 127.0.0.1 -U postgres -c "create database test" >/dev/null
 fi
-echo "ensure-services: Redis and PostgreSQL answer"
+# docker-compose.yml is checked by the tests with `docker-compose config` (no daemon needed)
+if ! have docker-compose && ! (have docker && docker compose version >/dev/null 2>&1); then
+  apt_install docker-compose
+fi
+echo "ensure-services: Redis and PostgreSQL answer; docker-compose is installed"

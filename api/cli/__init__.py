@@ -17,11 +17,23 @@ from types import ModuleType
 
 from pydantic import ValidationError
 
-from api.cli import ask, bench, db, kb, nlu, serve, storage, talk, token, worker
+from api.cli import ask, bench, bench_capture, db, kb, nlu, serve, storage, talk, token, worker
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
-COMMANDS: list[ModuleType] = [ask, serve, talk, token, worker, nlu, kb, storage, db, bench]
+COMMANDS: list[ModuleType] = [
+    ask,
+    serve,
+    talk,
+    token,
+    worker,
+    nlu,
+    kb,
+    storage,
+    db,
+    bench,
+    bench_capture,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

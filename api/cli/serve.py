@@ -8,14 +8,18 @@ turns are stored with nothing else installed.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
+import signal
 import subprocess
+import sys
 from typing import Any
 
 from api.cli.worker import worker_command
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,7 +48,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         upgrade(settings.resolved_database_url())
     worker = None
     if wants_embedded_worker(settings):
-        worker = subprocess.Popen(worker_command(beat=True))  # noqa: S603 - our own command
+        worker = subprocess.Popen(  # noqa: S603 - our own command
+            worker_command(beat=True), preexec_fn=_die_with_parent
+        )
     try:
         uvicorn.run(
             create_app(settings),
@@ -56,6 +62,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if worker is not None:
             _stop(worker)
     return 0
+
+
+def _die_with_parent() -> None:
+    """In the child: Linux sends it SIGTERM if ``serve`` dies without stopping it."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:

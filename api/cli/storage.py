@@ -32,6 +32,9 @@ def add_parser(subparsers: Any) -> None:
     lifecycle.add_argument("--turns-per-month", type=int, default=100_000)
     lifecycle.add_argument("--audio-kb", type=float, default=180.0, help="mean FLAC size")
     lifecycle.add_argument("--dry-run", action="store_true", help="print, change nothing")
+    lifecycle.add_argument(
+        "--create-buckets", action="store_true", help="create missing buckets first (S3)"
+    )
     lifecycle.set_defaults(run=run_lifecycle)
     for action in (listing, cat, lifecycle):
         action.add_argument("--region", choices=REGIONS, default=None)
@@ -85,6 +88,8 @@ def run_lifecycle(args: argparse.Namespace, settings: Settings) -> int:
     for region in regions:
         store = open_store(settings, region)
         assert isinstance(store, S3Store)
+        if args.create_buckets:
+            store.ensure_bucket()
         store.client.put_bucket_lifecycle_configuration(
             Bucket=store.bucket, LifecycleConfiguration={"Rules": rules}
         )

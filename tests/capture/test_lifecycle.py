@@ -79,8 +79,7 @@ def test_apply_lifecycle_puts_the_rules_on_every_bucket(tmp_path: Path) -> None:
             aws_secret_access_key="t",
             region_name="us-east-1",
         )
-        for region in ("eu", "us"):
-            client.create_bucket(Bucket=f"voice-captures-{region}")
+        client.create_bucket(Bucket="voice-captures-eu")  # the us bucket is made by the CLI
         env = {
             **aws,
             "VOICE_STORAGE": "s3",
@@ -88,12 +87,15 @@ def test_apply_lifecycle_puts_the_rules_on_every_bucket(tmp_path: Path) -> None:
             "VOICE_DATA_DIR": str(tmp_path),
             "VOICE_RETENTION_DAYS": "90",
         }
-        done = cli("storage", "apply-lifecycle", "--turns-per-month", "50000", env=env)
+        done = cli(
+            "storage", "apply-lifecycle", "--turns-per-month", "50000", "--create-buckets", env=env
+        )
         assert done.returncode == 0, done.stderr
         out = done.stdout.decode()
         assert "applied to voice-captures-eu" in out and "applied to voice-captures-us" in out
         assert "monthly cost at 50,000 turns" in out
         (rule,) = client.get_bucket_lifecycle_configuration(Bucket="voice-captures-eu")["Rules"]
+        assert client.get_bucket_lifecycle_configuration(Bucket="voice-captures-us")["Rules"]
         assert rule["Expiration"]["Days"] == 90
         assert rule["Transitions"][0]["StorageClass"] == "STANDARD_IA"
         printed = json.loads(out[: out.index("monthly cost")])

@@ -22,11 +22,15 @@ def free_port() -> int:
 
 @contextmanager
 def running(
-    command: Sequence[str], ready_url: str, *, timeout_s: float = 60
+    command: Sequence[str],
+    ready_url: str,
+    *,
+    timeout_s: float = 60,
+    env: dict[str, str] | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``command``; wait until ``ready_url`` answers 200; stop it afterwards."""
     with tempfile.TemporaryFile() as log:  # a pipe would fill up and block a chatty server
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         yield from _serve(process, log, ready_url, timeout_s)
 
 
@@ -40,7 +44,7 @@ def _serve(
             raise RuntimeError(f"{process.args!r} did not answer {ready_url}: {error}")
         yield process
     finally:
-        stop(process, timeout_s=10)
+        stop(process, timeout_s=45)  # a server stops its children first
 
 
 def stop(process: subprocess.Popen[bytes], timeout_s: float) -> None:

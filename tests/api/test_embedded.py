@@ -1,0 +1,52 @@
+"""``voice-service serve`` on its embedded defaults: no Redis, PostgreSQL or S3 anywhere.
+
+The process migrates its SQLite file and runs a capture worker (with beat) as a child on
+kombu's filesystem broker, so a consenting user's turn ends up in the local store and the
+database with nothing else installed, which is what ``make run`` gives a new user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from api.voice.models import Models
+from capture.models import Capture
+from capture.store import open_store
+from core.db import session_scope
+from core.settings import Settings
+from tests.utils.audio import resample_to_16k
+from tests.utils.capture import wait_until
+from tests.utils.processes import free_port, running
+from tests.utils.ws import VoiceClient
+
+
+async def test_serve_captures_a_consented_turn_with_nothing_else_installed(
+    models: Models, tmp_path: Path
+) -> None:
+    pcm = b"".join([c async for c in models.tts.synthesize("What is an electron?", "friendly")])
+    question = np.concatenate(
+        [resample_to_16k(pcm, models.tts.sample_rate), np.zeros(16_000, np.float32)]
+    )
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_")}
+    env.update(VOICE_DATA_DIR=str(tmp_path), VOICE_PORT=str(port))
+    command = [sys.executable, "-m", "api.cli", "serve"]
+    with running(command, f"http://127.0.0.1:{port}/readyz", timeout_s=180, env=env) as server:
+        async with VoiceClient(f"ws://127.0.0.1:{port}/v1/voice") as client:
+            await client.start(consent=True, user="frank-token", region="us")
+            await client.stream(question, speed=2)
+            end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=60)
+        settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
+        store = open_store(settings, "us")
+        wait_until(lambda: len(store.list("raw/")) == 3, timeout=120, what="the embedded worker")
+        assert server.poll() is None
+    metadata = json.loads(store.get(next(k for k in store.list("raw/") if "metadata" in k)))
+    assert metadata["session_id"] == end["turn_id"] and "electron" in metadata["transcript"].lower()
+    with session_scope(settings) as session:
+        assert [c.session_id for c in session.query(Capture)] == [end["turn_id"]]
+    assert not (Path.cwd() / "control").exists()  # the broker keeps its files in the data folder
