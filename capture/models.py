@@ -71,6 +71,9 @@ class Capture(Base):
     avg_logprob: Mapped[float] = mapped_column(Float, default=0.0)
     feedback: Mapped[str | None] = mapped_column(String(16), nullable=True)
     stored_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # word timings as offsets into the redacted transcript (no text), for later audio redaction
+    word_times: Mapped[dict[str, Any]] = mapped_column(default=lambda: {"items": []})
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)  # a reviewer's correction
 
 
 class FeedbackEvent(Base):
@@ -101,6 +104,7 @@ class ReviewItem(Base):
     spans: Mapped[dict[str, Any]]  # {"items": [{type, start, end}]}, no values
     status: Mapped[str] = mapped_column(String(16), default="pending")
     batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    tags: Mapped[dict[str, Any]] = mapped_column(default=lambda: {"items": []})  # error tags
     created_at: Mapped[datetime]
 
 
@@ -129,3 +133,47 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
     details: Mapped[dict[str, Any]]
+
+
+class ApiKey(Base):
+    """An admin API key: only its SHA-256 is kept; the key is shown once, when made."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))  # reviewer, admin
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ReviewBatch(Base):
+    """The review items gathered for one week's manual review."""
+
+    __tablename__ = "review_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_at: Mapped[datetime]
+    period_start: Mapped[datetime]
+    period_end: Mapped[datetime]
+    rejected: Mapped[int] = mapped_column(Integer, default=0)  # items deleted by a rejection
+
+
+class ReviewDecision(Base):
+    """One decision on a review item; the latest supersedes, every version is kept."""
+
+    __tablename__ = "review_decisions"
+    __table_args__ = (UniqueConstraint("item_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)  # outlives a rejected item
+    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))  # approve, correct, redact, reject
+    transcript: Mapped[str | None] = mapped_column(Text, nullable=True)  # the correction
+    spans: Mapped[dict[str, Any]]  # {"items": [{start, end}]} for redact
+    tags: Mapped[dict[str, Any]]  # {"items": [stt_error, ...]}
+    reviewer: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]

@@ -15,15 +15,15 @@ from capture.erasure import drop_turn
 from capture.flac import encode_flac
 from capture.keys import object_key
 from capture.metadata import CaptureMetadata
+from capture.offsets import to_redacted, word_times
 from capture.queries import add_review_item, upsert_capture
 from capture.spool import Spool
 from capture.store import ObjectNotFound, open_store
 from capture.store_local import LocalStore
 from core.db import session_scope
 from core.settings import Settings
-from redaction.text import redact_text
-
-LOW_CONFIDENCE_LOGPROB = -1.0  # average log-probability under which STT is doubtful
+from redaction.audio import redact_audio
+from redaction.text import redact_batch
 
 
 def staging(settings: Settings) -> LocalStore:
@@ -72,9 +72,26 @@ def encode_audio(settings: Settings, turn_id: str) -> None:
 
 
 def redact(settings: Settings, turn_id: str) -> None:
-    """Redact the transcript and response; build the metadata (redacted text only)."""
+    """Redact the transcript and response, and the audio of what the transcript redacts.
+
+    The metadata is built from redacted text only; offsets kept for later (review spans,
+    word timings) point into the redacted transcript.
+    """
     record, pcm = _require(settings, turn_id).get(turn_id)
-    transcript, response = redact_text(record.transcript), redact_text(record.response)
+    transcript, response = redact_batch([record.transcript, record.response])
+    entities = transcript.entities
+    if record.words and any(e.action == "redact" for e in entities):
+        silenced = redact_audio(
+            pcm,
+            record.sample_rate,
+            record.words,
+            record.transcript,
+            entities,
+            pad_ms=settings.redaction_pad_ms,
+            mode=settings.redaction_audio_mode,
+        )
+        flac = encode_flac(silenced, record.sample_rate)
+        staging(settings).put(f"{turn_id}/audio.flac", flac, content_type="audio/flac")
     summary = transcript.summary()
     metadata = CaptureMetadata(
         session_id=record.turn_id,
@@ -98,20 +115,25 @@ def redact(settings: Settings, turn_id: str) -> None:
         for reason, flagged in (
             ("pii_review", transcript.needs_review),
             ("thumbs_down", record.feedback == "thumbs_down"),
-            ("low_confidence", record.avg_logprob < LOW_CONFIDENCE_LOGPROB),
+            ("low_confidence", record.avg_logprob < settings.review_min_avg_logprob),
         )
         if flagged
     ]
     spans = [
-        {"type": e.type, "start": e.start, "end": e.end}
-        for e in transcript.entities
+        {
+            "type": e.type,
+            "start": to_redacted(e.start, entities),
+            "end": to_redacted(e.end, entities, end=True),
+        }
+        for e in entities
         if e.action == "review"
     ]
+    timed = word_times(record.words, record.transcript, entities)
     store = staging(settings)
     store.put(f"{turn_id}/metadata.json", metadata.to_json(), content_type="application/json")
     store.put(
         f"{turn_id}/review.json",
-        json.dumps({"reasons": reasons, "spans": spans}).encode(),
+        json.dumps({"reasons": reasons, "spans": spans, "word_times": timed}).encode(),
         content_type="application/json",
     )
 
@@ -144,8 +166,9 @@ def persist(settings: Settings, turn_id: str) -> None:
     """Upsert the metadata row."""
     _require(settings, turn_id)
     metadata = CaptureMetadata.model_validate_json(_staged(settings, turn_id, "metadata.json"))
+    flags = json.loads(_staged(settings, turn_id, "review.json"))
     with session_scope(settings) as session:
-        upsert_capture(session, metadata)
+        upsert_capture(session, metadata, word_times=flags["word_times"])
     _still_wanted(settings, turn_id, metadata)
 
 

@@ -18,7 +18,9 @@ def _insert(session: Session, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
-def upsert_capture(session: Session, metadata: CaptureMetadata) -> None:
+def upsert_capture(
+    session: Session, metadata: CaptureMetadata, word_times: list[list[float]] | None = None
+) -> None:
     """Insert the turn's row, or bring an existing one up to date (same values: no change)."""
     values = {
         "session_id": metadata.session_id,
@@ -38,6 +40,7 @@ def upsert_capture(session: Session, metadata: CaptureMetadata) -> None:
         "redaction": metadata.redaction,
         "feedback": metadata.feedback,
         "stored_at": datetime.now(UTC),
+        "word_times": {"items": word_times or []},
     }
     statement = _insert(session, Capture).values(**values)
     updates = {k: statement.excluded[k] for k in values if k not in ("session_id", "feedback")}

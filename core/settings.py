@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     sweep_interval_s: int = Field(300, ge=10)  # how often the beat re-enqueues stuck work
     sweep_after_s: int = Field(600, ge=0)  # a spool entry this old has lost its chain
     retention_hour_utc: int = Field(3, ge=0, le=23)  # the daily retention run
+    redaction_audio_mode: Literal["silence", "tone"] = "silence"  # what replaces redacted speech
+    redaction_pad_ms: int = Field(150, ge=150)  # around redacted words (Whisper's timing drifts)
+    review_min_avg_logprob: float = -1.0  # STT below this average log-probability is reviewed
+    review_batch_cron: str = "0 0 * * 1"  # the weekly review batch: minute hour day month weekday
     embedded_worker: bool | None = None  # serve runs a worker; None: when the broker is embedded
 
     # Text-to-speech

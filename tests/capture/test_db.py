@@ -6,7 +6,7 @@ from sqlalchemy import func, inspect, select
 from capture.metadata import CaptureMetadata, user_id_for
 from capture.models import Capture
 from capture.queries import captures_of, upsert_capture
-from core.db import session_scope
+from core.db import get_engine, session_scope
 from core.settings import Settings
 
 TABLES = {"consent_events", "captures", "feedback", "review_items", "dead_letters", "audit_log"}
@@ -40,7 +40,6 @@ def metadata(**changes: object) -> CaptureMetadata:
 
 
 def test_migrations_create_every_table(database: Settings) -> None:
-    from core.db import get_engine
 
     assert set(inspect(get_engine(database)).get_table_names()) >= TABLES
 
@@ -85,3 +84,23 @@ def test_metadata_has_exactly_the_fields() -> None:
     with pytest.raises(ValueError):
         metadata(extra_field=1)
     assert user_id_for("a", "k") != user_id_for("a", "other") and len(user_id_for("a", "k")) == 64
+
+
+def test_the_migrations_match_the_models(database: Settings) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from capture.models import Base
+
+    with get_engine(database).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        differences = [
+            d
+            for d in compare_metadata(context, Base.metadata)
+            if not (
+                isinstance(d, tuple)
+                and d[0] in ("add_table", "remove_table")
+                and d[1].name == "alembic_version"
+            )
+        ]
+    assert differences == []
