@@ -9,6 +9,7 @@ COPY core core
 COPY workers workers
 COPY capture capture
 COPY redaction redaction
+COPY review review
 COPY migrations migrations
 RUN make install PYTHON=python3.11 WHEELS=/tmp/wheels && rm -rf /tmp/wheels /root/.cache
 ENV VOICE_HOST=0.0.0.0 VOICE_DATA_DIR=/data HF_HUB_OFFLINE=1

@@ -13,11 +13,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import health, me, voice
+from api.routes import admin, health, me, voice
 from api.routes.voice import SessionManager
 from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
@@ -46,6 +47,20 @@ async def _load(settings: Settings, state: ModelState) -> None:
         state.error = f"{type(exc).__name__}: {exc}"
 
 
+async def _admin_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, admin.AdminError)
+    return admin.error_response(exc)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with the first problem in words, in the service's error shape."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+    where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
+    message = f"{where}: {first['msg']}"
+    return JSONResponse({"error": {"code": "invalid_request", "message": message}}, status_code=422)
+
+
 def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:
     """Build the app. Passing ``models`` (tests, benchmarks) skips loading."""
     settings = settings or get_settings()
@@ -71,6 +86,9 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(me.router)
+    app.include_router(admin.router)
+    app.add_exception_handler(admin.AdminError, _admin_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 from capture.consent import ConsentChange, ConsentOutbox, StoredTurn
 from capture.keys import PREFIX, REGIONS, LayoutError, parse_key, turn_prefix
 from capture.models import (
-    AuditEntry,
     Capture,
     ConsentEvent,
     DeadLetter,
     FeedbackEvent,
     ReviewItem,
 )
-from capture.queries import insert_ignoring_duplicates
+from capture.queries import add_audit, insert_ignoring_duplicates
 from capture.spool import Spool
 from capture.store import open_store
 from capture.store_local import LocalStore
@@ -31,16 +30,6 @@ from core.db import session_scope
 from core.settings import Settings
 
 STAGED = ("audio.flac", "metadata.json", "review.json")
-
-
-def _audit(
-    session: Session, actor: str, action: str, subject: str, details: dict[str, Any]
-) -> None:
-    session.add(
-        AuditEntry(
-            at=datetime.now(UTC), actor=actor, action=action, subject=subject, details=details
-        )
-    )
 
 
 def drop_objects(settings: Settings, turn: StoredTurn) -> int:
@@ -90,7 +79,7 @@ def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
     counts = {"captures": len(captures), "spooled": len(spooled), "objects": objects}
     with session_scope(settings) as session:
         _delete_rows(session, list(turns))
-        _audit(session, change.source, "erase_user", change.user_id, counts)
+        add_audit(session, change.source, "erase_user", change.user_id, counts)
     return counts
 
 
@@ -150,7 +139,7 @@ def expire(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     with session_scope(settings) as session:
         _delete_rows(session, [t.turn_id for t in turns])
         session.execute(delete(DeadLetter).where(DeadLetter.at < cutoff))
-        _audit(session, "retention", "expire", "captures", counts)
+        add_audit(session, "retention", "expire", "captures", counts)
     return counts
 
 

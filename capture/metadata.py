@@ -42,9 +42,12 @@ class CaptureMetadata(BaseModel):
     turn_index: int = Field(ge=0)
     models: dict[str, str]
     redaction: dict[str, Any]  # {"entities": {TYPE: count}, "review": bool}
+    review: dict[str, Any] | None = None  # a reviewer's label and tags, once reviewed
 
     def to_json(self) -> bytes:
-        """The object stored as ``metadata.json``."""
+        """The object stored as ``metadata.json`` (``review`` only once there is one)."""
         data = self.model_dump(mode="json")
         data["latency"] = {key: float(self.latency.get(key, 0.0)) for key in LATENCY_KEYS}
-        return self.model_validate(data).model_dump_json(indent=2).encode()
+        checked = self.model_validate(data)
+        unreviewed = {"review"} if checked.review is None else None
+        return checked.model_dump_json(indent=2, exclude=unreviewed).encode()

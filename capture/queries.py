@@ -10,7 +10,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from capture.metadata import CaptureMetadata
-from capture.models import Capture, ReviewItem
+from capture.models import AuditEntry, Capture, ReviewItem
 
 
 def _insert(session: Session, table: Any) -> Any:
@@ -75,4 +75,15 @@ def add_review_item(
             "created_at": datetime.now(UTC),
         },
         keys=["session_id", "reason"],
+    )
+
+
+def add_audit(
+    session: Session, actor: str, action: str, subject: str, details: dict[str, Any]
+) -> None:
+    """An audit entry: who did what to what, when; never content or PII values."""
+    session.add(
+        AuditEntry(
+            at=datetime.now(UTC), actor=actor, action=action, subject=subject, details=details
+        )
     )

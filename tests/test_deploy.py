@@ -48,5 +48,5 @@ def test_the_stack_has_every_part_wired_to_the_same_services() -> None:
         assert "voice-data:/data" in services[name]["volumes"]  # the shared spool
     assert "db upgrade" in " ".join(services["migrate"]["command"])
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for package in ("api", "core", "workers", "capture", "redaction", "migrations"):
+    for package in ("api", "core", "workers", "capture", "redaction", "review", "migrations"):
         assert f"COPY {package} {package}" in dockerfile

@@ -29,9 +29,19 @@ OTHER_ROUTES = (  # tasks outside the chain
     ("capture.feedback", "persist"),
     ("capture.sweep", "capture"),
     ("capture.expire", "persist"),
+    ("review.build_batch", "review"),
 )
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
+
+
+def weekly(settings: Settings) -> crontab:
+    """``VOICE_REVIEW_BATCH_CRON`` (minute hour day-of-month month day-of-week, UTC)."""
+    fields = settings.review_batch_cron.split()
+    if len(fields) != 5:
+        raise ValueError(f"review_batch_cron needs 5 fields, got {settings.review_batch_cron!r}")
+    minute, hour, day_of_month, month, day_of_week = fields
+    return crontab(minute, hour, day_of_week, day_of_month, month)
 
 
 def make_app(settings: Settings) -> Celery:
@@ -81,6 +91,7 @@ def make_app(settings: Settings) -> Celery:
                 "task": "capture.expire",
                 "schedule": crontab(hour=settings.retention_hour_utc, minute=0),
             },
+            "review-batch": {"task": "review.build_batch", "schedule": weekly(settings)},
         },
         timezone="UTC",
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),

@@ -19,6 +19,7 @@ from capture.spool import Spool
 from capture.store import ObjectNotFound, StoreError
 from core.db import session_scope
 from core.settings import Settings, get_settings
+from review.batches import build_batch
 from workers.config import MAX_COUNTDOWN_S, enqueue_capture, enqueue_consent, make_app
 
 log = logging.getLogger(__name__)
@@ -118,3 +119,10 @@ def sweep(older_than_s: float | None = None) -> dict[str, int]:
     if turns or changes:
         log.warning("sweep re-enqueued %d turns and %d consent changes", len(turns), len(changes))
     return {"turns": len(turns), "consent": len(changes)}
+
+
+@app.task(bind=True, name="review.build_batch", max_retries=MAX_RETRIES)
+def build_review_batch(self: Task, now: str | None = None) -> None:
+    """The weekly review batch (``now``, ISO 8601, moves the clock for tests)."""
+    when = datetime.fromisoformat(now) if now else None
+    _run(self, lambda: build_batch(get_settings(), when), {"now": now})

@@ -17,7 +17,20 @@ from types import ModuleType
 
 from pydantic import ValidationError
 
-from api.cli import ask, bench, bench_capture, db, kb, nlu, serve, storage, talk, token, worker
+from api.cli import (
+    admin,
+    ask,
+    bench,
+    bench_capture,
+    db,
+    kb,
+    nlu,
+    serve,
+    storage,
+    talk,
+    token,
+    worker,
+)
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
@@ -33,6 +46,7 @@ COMMANDS: list[ModuleType] = [
     db,
     bench,
     bench_capture,
+    admin,
 ]
 
 

@@ -1,0 +1,227 @@
+"""``/v1/admin/*``: the manual-review API for reviewers and admins, and the ``/admin`` page.
+
+Every route needs ``Authorization: Bearer <api key>`` (``voice-service admin create-key``):
+missing, wrong or revoked keys get 401, a reviewer on an admin route 403. Failed attempts
+are limited per client address (429 once over the limit). Ids are integers checked by the
+router, so no store key or path is ever built from what a client sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
+from sqlalchemy import select
+
+from capture.models import ReviewBatch, ReviewItem
+from capture.store import ObjectNotFound
+from core.db import session_scope
+from core.settings import Settings
+from review.batches import STATUSES, build_batch, describe
+from review.decisions import (
+    Decision,
+    InvalidDecision,
+    NotFound,
+    decide,
+    item_audio,
+    item_detail,
+    summary,
+)
+from review.keys import Caller, Role, authenticate
+from review.stats import stats
+
+router = APIRouter(tags=["admin"])
+STATIC = Path(__file__).resolve().parents[1] / "static"
+FAILURES_ALLOWED = 10  # failed attempts per client per window
+FAILURE_WINDOW_S = 60.0
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid API key"},
+    403: {"description": "the key's role may not do this"},
+    404: {"description": "no such item or batch"},
+    422: {"description": "malformed request"},
+    429: {"description": "too many failed attempts"},
+}
+
+
+class AdminError(Exception):
+    """An error answered as ``{"error": {"code", "message"}}``."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code = status, code
+
+
+def error_response(error: AdminError) -> JSONResponse:
+    """The JSON answer to an ``AdminError``."""
+    return JSONResponse(
+        {"error": {"code": error.code, "message": str(error)}}, status_code=error.status
+    )
+
+
+class FailureLimiter:
+    """Failed authentications per client address in a sliding window."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, client: str) -> bool:
+        """Whether ``client`` has used up its failed attempts."""
+        window = self.failures[client]
+        while window and window[0] < time.monotonic() - FAILURE_WINDOW_S:
+            window.popleft()
+        return len(window) >= FAILURES_ALLOWED
+
+    def failed(self, client: str) -> None:
+        """Count one failed attempt."""
+        self.failures[client].append(time.monotonic())
+
+
+limiter = FailureLimiter()
+
+
+def requires(role: Role) -> Callable[[Request], Awaitable[Caller]]:
+    """A dependency admitting keys of ``role`` (admins are admitted everywhere)."""
+
+    async def check(request: Request) -> Caller:
+        client = request.client.host if request.client else "unknown"
+        if limiter.blocked(client):
+            raise AdminError(429, "rate_limited", "too many failed attempts; wait a minute")
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        settings: Settings = request.app.state.settings
+        caller = None
+        if scheme.lower() == "bearer" and key.strip():
+            caller = await asyncio.to_thread(authenticate, settings, key.strip())
+        if caller is None:
+            limiter.failed(client)
+            raise AdminError(401, "unauthorized", "send Authorization: Bearer <api key>")
+        if not caller.may(role):
+            raise AdminError(403, "forbidden", f"this needs the {role} role")
+        return caller
+
+    return check
+
+
+Reviewer = Depends(requires("reviewer"))
+Admin = Depends(requires("admin"))
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+@router.get("/admin", include_in_schema=False)
+async def admin_page() -> FileResponse:
+    """The reviewer page."""
+    return FileResponse(STATIC / "admin.html")
+
+
+@router.get("/v1/admin/whoami", responses=ERRORS)
+async def whoami(caller: Caller = Reviewer) -> dict[str, str]:
+    """The name and role of the calling key."""
+    return {"name": caller.name, "role": caller.role}
+
+
+@router.get("/v1/admin/review/batches", responses=ERRORS)
+async def list_batches(request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+    """Every batch, newest first, with progress counts."""
+
+    def load() -> list[dict[str, Any]]:
+        with session_scope(_settings(request)) as session:
+            batches = session.scalars(select(ReviewBatch).order_by(ReviewBatch.id.desc()))
+            return [describe(session, batch) for batch in batches]
+
+    return {"batches": await asyncio.to_thread(load)}
+
+
+@router.post("/v1/admin/review/batches", status_code=201, responses=ERRORS)
+async def create_batch(request: Request, caller: Caller = Admin) -> dict[str, Any]:
+    """Build a batch now from the pending items (what the weekly task does); admins only."""
+    batch_id = await asyncio.to_thread(build_batch, _settings(request))
+    return {"batch_id": batch_id}
+
+
+@router.get("/v1/admin/review/batches/{batch_id}", responses=ERRORS)
+async def get_batch(batch_id: int, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+    """One batch with its progress counts."""
+
+    def load() -> dict[str, Any]:
+        with session_scope(_settings(request)) as session:
+            batch = session.get(ReviewBatch, batch_id)
+            if batch is None:
+                raise AdminError(404, "not_found", f"no batch {batch_id}")
+            return describe(session, batch)
+
+    return await asyncio.to_thread(load)
+
+
+@router.get("/v1/admin/review/items", responses=ERRORS)
+async def list_items(
+    request: Request,
+    batch: int | None = None,
+    status: str | None = None,
+    caller: Caller = Reviewer,
+) -> dict[str, Any]:
+    """Items, oldest first, of one batch and/or one status."""
+    if status is not None and status not in STATUSES:
+        raise AdminError(422, "invalid_request", f"status must be one of {', '.join(STATUSES)}")
+
+    def load() -> list[dict[str, Any]]:
+        query = select(ReviewItem).order_by(ReviewItem.id)
+        if batch is not None:
+            query = query.where(ReviewItem.batch_id == batch)
+        if status is not None:
+            query = query.where(ReviewItem.status == status)
+        with session_scope(_settings(request)) as session:
+            return [summary(item) for item in session.scalars(query)]
+
+    return {"items": await asyncio.to_thread(load)}
+
+
+@router.get("/v1/admin/review/items/{item_id}", responses=ERRORS)
+async def get_item(item_id: int, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+    """The redacted transcript, response, flagged spans, metadata, decisions, audio URL."""
+    try:
+        return await asyncio.to_thread(item_detail, _settings(request), item_id)
+    except NotFound as exc:
+        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+
+
+@router.get(
+    "/v1/admin/review/items/{item_id}/audio",
+    responses={**ERRORS, 200: {"content": {"audio/flac": {}}}},
+    response_class=Response,
+)
+async def get_audio(item_id: int, request: Request, caller: Caller = Reviewer) -> Response:
+    """The item's stored (redacted) audio, FLAC."""
+    try:
+        flac = await asyncio.to_thread(item_audio, _settings(request), item_id)
+    except (NotFound, ObjectNotFound) as exc:
+        raise AdminError(404, "not_found", f"no audio for review item {item_id}") from exc
+    return Response(flac, media_type="audio/flac", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/v1/admin/review/items/{item_id}/decision", responses=ERRORS)
+async def post_decision(
+    item_id: int, decision: Decision, request: Request, caller: Caller = Reviewer
+) -> dict[str, Any]:
+    """Approve, correct, redact or reject, with error tags; repeating it changes nothing."""
+    try:
+        item = await asyncio.to_thread(decide, _settings(request), item_id, decision, caller.name)
+    except NotFound as exc:
+        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+    except InvalidDecision as exc:
+        raise AdminError(422, "invalid_request", str(exc)) from exc
+    return {"item": item}
+
+
+@router.get("/v1/admin/stats", responses=ERRORS)
+async def get_stats(request: Request, caller: Caller = Admin) -> dict[str, Any]:
+    """Items by status, thumbs-up rate, top error tags; admins only."""
+    return await asyncio.to_thread(stats, _settings(request))

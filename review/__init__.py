@@ -1,0 +1,1 @@
+"""Manual review of captured turns: admin API keys, weekly batches, decisions, statistics."""
