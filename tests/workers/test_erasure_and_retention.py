@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.voice.models import Models
-from capture.models import AuditEntry, Capture, ConsentEvent
+from capture.models import AuditEntry, Capture, ConsentEvent, ReviewItem
 from capture.spool import Spool
 from capture.store import open_store
 from core.db import session_scope
@@ -90,3 +90,20 @@ def test_the_sweep_finishes_turns_whose_chain_was_lost(pipeline_env) -> None:
         send_task(env, "capture.sweep", "0")
         wait_until(lambda: len(captured(settings)) == 3 and Spool(settings).pending() == [])
     assert len(stored(settings)) == 9
+
+
+def test_the_weekly_task_batches_the_review_queue(pipeline_env) -> None:
+    settings, env = pipeline_env
+    spool_turn(settings, "disliked", feedback="thumbs_down")
+    with celery_worker(env):
+        enqueue(env, "disliked")
+        wait_until(lambda: captured(settings) == ["disliked"])
+        send_task(env, "review.build_batch")
+        wait_until(lambda: batched(settings) == ["disliked"], what="the weekly batch")
+
+
+def batched(settings: Settings) -> list[str]:
+    with session_scope(settings) as session:
+        return list(
+            session.scalars(select(ReviewItem.session_id).where(ReviewItem.batch_id.is_not(None)))
+        )
