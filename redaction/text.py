@@ -1,24 +1,27 @@
-"""Text redaction: the interface the capture chain calls, with digit-form detectors.
+"""Text redaction: the interface the capture chain calls.
 
-Detected and replaced: Luhn-valid card numbers, US social security numbers and phone
-numbers written with digits. (Spoken forms, context words, names and street addresses
-flagged for review come with the Presidio-based engine of the redaction issue; this module
-keeps its interface.)
+Card numbers, US social security numbers and phone numbers are replaced by ``[TYPE]`` in
+every shape speech-to-text writes them (digit groups, run together, split, spoken as words);
+person names and street addresses are left in place and listed for a person to review. The
+Presidio engine behind it (``redaction.engine``) loads on first use, not on import.
 """
 
 from __future__ import annotations
 
-import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from core.errors import VoiceServiceError
+
 Action = Literal["redact", "review"]
-_CARD = re.compile(r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])")
-_SSN = re.compile(r"(?<!\d)(?!000|666|9\d\d)\d{3}[- ](?!00)\d{2}[- ](?!0000)\d{4}(?!\d)")
-_PHONE = re.compile(
-    r"(?<![\d+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]?\d{4}(?!\d)"
-)
+
+
+class RedactionError(VoiceServiceError):
+    """Redaction could not run: the caller must not keep the unredacted text."""
+
+    code = "redaction_failed"
 
 
 @dataclass(frozen=True)
@@ -63,28 +66,16 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _find(text: str) -> list[Entity]:
-    found: list[Entity] = []
-    for match in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", match.group(0))
-        if 13 <= len(digits) <= 19 and luhn_valid(digits):
-            found.append(Entity("CREDIT_CARD", match.start(), match.end(), 0.95, "redact"))
-    for pattern, kind in ((_SSN, "US_SSN"), (_PHONE, "PHONE_NUMBER")):
-        for match in pattern.finditer(text):
-            if not any(e.start < match.end() and match.start() < e.end for e in found):
-                found.append(Entity(kind, match.start(), match.end(), 0.85, "redact"))
-    return sorted(found, key=lambda e: e.start)
-
-
 def redact_text(text: str) -> RedactionResult:
-    """Replace each redacted span with ``[TYPE]``; review spans stay, listed."""
-    entities = _find(text)
-    pieces, cursor = [], 0
-    for entity in entities:
-        if entity.action != "redact":
-            continue
-        pieces.append(text[cursor : entity.start])
-        pieces.append(f"[{entity.type}]")
-        cursor = entity.end
-    pieces.append(text[cursor:])
-    return RedactionResult("".join(pieces), entities)
+    """Replace each redacted span with ``[TYPE]``; review spans stay, listed.
+
+    Raises ``RedactionError`` when the engine fails, so nothing unredacted gets through.
+    """
+    return redact_batch([text])[0]
+
+
+def redact_batch(texts: Sequence[str]) -> list[RedactionResult]:
+    """``redact_text`` of each text, analysed together (faster than one by one)."""
+    from redaction.engine import default_redactor  # the engine loads on first use
+
+    return default_redactor().redact_batch(texts)

@@ -25,6 +25,7 @@ from api.cli import (
     db,
     kb,
     nlu,
+    redact,
     serve,
     storage,
     talk,
@@ -47,6 +48,7 @@ COMMANDS: list[ModuleType] = [
     bench,
     bench_capture,
     admin,
+    redact,
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -52,22 +53,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except RedactionError as exc:  # nothing of that line is printed
             _emit({"error": {"code": exc.code, "message": str(exc)}})
             continue
-        _emit(
-            {
-                "text": text,
-                "redacted": result.text,
-                "entities": [
-                    {
-                        "type": e.type,
-                        "start": e.start,
-                        "end": e.end,
-                        "score": e.score,
-                        "action": e.action,
-                    }
-                    for e in result.entities
-                ],
-            }
-        )
+        entities = [asdict(e) for e in result.entities]  # type, start, end, score, action
+        _emit({"text": text, "redacted": result.text, "entities": entities})
     return 0
 
 
