@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,10 @@ from core.settings import Settings
 from migrations import upgrade
 from review.batches import build_batch
 from review.keys import create_key
+from tests.utils.browser import Tab, chromium, new_tab, playwright_or_skip
 from tests.utils.capture import run_chain, spool_turn
 from tests.utils.server import serve_app
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path("/tmp/admin-page.png")
 RATE = 16_000
 TONE = (np.sin(np.arange(3 * RATE) * 2 * np.pi * 300 / RATE) * 8000).astype("<i2").tobytes()
@@ -44,12 +44,7 @@ TURNS: dict[str, dict[str, object]] = {
     "personal": {"transcript": PII},
 }
 
-if not CHROMIUM.is_file():
-    pytest.skip(
-        f"{CHROMIUM} is absent (Debian's browser: apt-get install chromium)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+sync_api = playwright_or_skip()
 expect = sync_api.expect
 
 
@@ -89,42 +84,14 @@ def site(tmp_path: Path, settings: Settings, models: Models) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--headless=new",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--autoplay-policy=no-user-gesture-required",
-    ]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@dataclass
-class Tab:
-    """A page in a fresh browser context, with what it reported."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def tab(browser: Any) -> Iterator[Tab]:
-    context = browser.new_context(viewport={"width": 1100, "height": 1000})
-    tab = Tab(context.new_page())
-    tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
-    tab.page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text}"))
-    try:
-        yield tab
-    finally:
-        context.close()
+    with new_tab(browser, viewport={"width": 1100, "height": 1000}) as opened:
+        yield opened
 
 
 def log_in(page: Any, base: str, key: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import wave
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,14 @@ from api.voice.audio import decode_audio, float_to_pcm16
 from api.voice.models import Models
 from core.settings import Settings
 from tests.conftest import shared_clip
+from tests.utils.browser import Tab, chromium, new_tab, playwright_or_skip
 from tests.utils.server import serve_app
 
-CHROMIUM = Path("/usr/bin/chromium")
 FAKE_MIC_RATE = 48_000
 JFK_WORDS = "ask not what your country can do for you"
 SCREENSHOT = Path("/tmp/voice-page.png")
 
-if not CHROMIUM.is_file():
-    pytest.skip(
-        f"{CHROMIUM} is absent (Debian's browser: apt-get install chromium)",
-        allow_module_level=True,
-    )
-sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
+sync_api = playwright_or_skip()
 
 
 @pytest.fixture(scope="module")
@@ -55,34 +49,18 @@ def base_url(settings: Settings, models: Models) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(fake_mic_wav: Path) -> Iterator[Any]:
-    args = [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--headless=new",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
+    fake_mic = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         # %noloop: play the clip once, then silence (a second JFK would barge in)
         f"--use-file-for-fake-audio-capture={fake_mic_wav}%noloop",
-        "--autoplay-policy=no-user-gesture-required",
     ]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium(fake_mic) as launched:
+        yield launched
 
 
-@dataclass
-class Tab:
-    """A page in a fresh browser context, with what it reported."""
-
-    page: Any
-    errors: list[str] = field(default_factory=list)
-    console: list[str] = field(default_factory=list)
+class VoiceTab(Tab):
+    """The voice page, with a wait that reports what the page shows when it times out."""
 
     def wait_for(self, script: str, what: str, timeout_s: float, arg: Any = None) -> None:
         """Wait until ``script`` is truthy in the page; on a timeout, fail with what it shows."""
@@ -98,20 +76,13 @@ class Tab:
 
 
 @pytest.fixture
-def tab(browser: Any) -> Iterator[Tab]:
-    context = browser.new_context(
-        permissions=["microphone"], viewport={"width": 1000, "height": 900}
-    )
-    tab = Tab(context.new_page())
-    tab.page.on("pageerror", lambda error: tab.errors.append(str(error)))
-    tab.page.on("console", lambda message: tab.console.append(f"{message.type}: {message.text}"))
-    try:
-        yield tab
-    finally:
-        context.close()
+def tab(browser: Any) -> Iterator[VoiceTab]:
+    options = {"permissions": ["microphone"], "viewport": {"width": 1000, "height": 900}}
+    with new_tab(browser, **options) as opened:
+        yield VoiceTab(opened.page, opened.errors, opened.console)
 
 
-def test_a_spoken_question_is_transcribed_answered_and_played(tab: Tab, base_url: str) -> None:
+def test_a_spoken_question_is_transcribed_answered_and_played(tab: VoiceTab, base_url: str) -> None:
     page = tab.page
     page.goto(f"{base_url}/")
     dialog = page.locator("#consent-dialog")
@@ -156,7 +127,7 @@ def test_a_spoken_question_is_transcribed_answered_and_played(tab: Tab, base_url
     assert tab.errors == []
 
 
-def test_denied_consent_is_remembered(tab: Tab, base_url: str) -> None:
+def test_denied_consent_is_remembered(tab: VoiceTab, base_url: str) -> None:
     page = tab.page
     page.goto(f"{base_url}/")
     dialog = page.locator("#consent-dialog")

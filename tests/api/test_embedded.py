@@ -12,14 +12,12 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from api.voice.models import Models
 from capture.models import Capture
 from capture.store import open_store
 from core.db import session_scope
 from core.settings import Settings
-from tests.utils.audio import resample_to_16k
+from tests.utils.audio import spoken
 from tests.utils.capture import wait_until
 from tests.utils.processes import free_port, running
 from tests.utils.ws import VoiceClient
@@ -28,10 +26,7 @@ from tests.utils.ws import VoiceClient
 async def test_serve_captures_a_consented_turn_with_nothing_else_installed(
     models: Models, tmp_path: Path
 ) -> None:
-    pcm = b"".join([c async for c in models.tts.synthesize("What is an electron?", "friendly")])
-    question = np.concatenate(
-        [resample_to_16k(pcm, models.tts.sample_rate), np.zeros(16_000, np.float32)]
-    )
+    question = await spoken(models, "What is an electron?", voice="friendly", silence_s=1)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_")}
     env.update(VOICE_DATA_DIR=str(tmp_path), VOICE_PORT=str(port))

@@ -17,7 +17,7 @@ from api.app import create_app
 from api.voice.models import Models
 from core.settings import Settings
 from core.tokens import issue_token
-from tests.utils.audio import resample_to_16k
+from tests.utils.audio import spoken
 from tests.utils.server import serve_app
 from tests.utils.ws import VoiceClient
 
@@ -175,10 +175,7 @@ async def test_fuzz_thousand_malformed_messages_then_a_normal_session(
         base = url.replace("ws", "http").removesuffix("/v1/voice")
         async with httpx.AsyncClient() as http:
             assert (await http.get(f"{base}/healthz")).json() == {"status": "ok"}
-        pcm = b"".join(
-            [c async for c in models.tts.synthesize("What is the speed of light?", "friendly")]
-        )
-        question = resample_to_16k(pcm, models.tts.sample_rate)
+        question = await spoken(models, "What is the speed of light?", voice="friendly")
         async with VoiceClient(url) as client:
             await client.start()
             await client.stream(np.concatenate([question, np.zeros(16_000, np.float32)]), speed=2)

@@ -13,7 +13,7 @@ from api.voice.audio import decode_audio
 from api.voice.models import Models
 from core.settings import Settings
 from tests.conftest import shared_clip
-from tests.utils.audio import resample_to_16k
+from tests.utils.audio import spoken
 from tests.utils.server import serve_app
 from tests.utils.ws import VoiceClient
 
@@ -34,12 +34,6 @@ def jfk() -> np.ndarray:
 def server(settings: Settings, models: Models) -> Iterator[str]:
     with serve_app(create_app(settings, models=models)) as base:
         yield base.replace("http", "ws") + "/v1/voice"
-
-
-async def spoken(models: Models, text: str) -> np.ndarray:
-    """``text`` said by the bundled voice, at 16 kHz: a real utterance to send."""
-    pcm = b"".join([c async for c in models.tts.synthesize(text, "professional")])
-    return resample_to_16k(pcm, models.tts.sample_rate)
 
 
 async def test_jfk_session_streams_partials_transcript_answer_and_audio(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from api.voice.audio import pcm16_to_float
+
+if TYPE_CHECKING:
+    from api.voice.models import Models
 
 
 def resample_to_16k(pcm: bytes, sample_rate: int) -> np.ndarray:
@@ -20,3 +25,12 @@ def resample_to_16k(pcm: bytes, sample_rate: int) -> np.ndarray:
 def word_set(text: str) -> set[str]:
     """Lower-case words without punctuation."""
     return {w.strip(".,!?;:'\"").lower() for w in text.split() if w.strip(".,!?;:'\"")}
+
+
+async def spoken(
+    models: Models, text: str, *, voice: str = "professional", silence_s: float = 0.0
+) -> np.ndarray:
+    """``text`` said by the bundled voice at 16 kHz, then ``silence_s`` of silence."""
+    pcm = b"".join([c async for c in models.tts.synthesize(text, voice)])  # type: ignore[arg-type]
+    speech = resample_to_16k(pcm, models.tts.sample_rate)
+    return np.concatenate([speech, np.zeros(int(silence_s * 16_000), np.float32)])

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import numpy as np
 import pytest
 import redis
 from sqlalchemy import select
@@ -30,7 +29,7 @@ from capture.store_s3 import S3Store
 from core.db import session_scope
 from core.settings import Settings
 from migrations import upgrade
-from tests.utils.audio import resample_to_16k
+from tests.utils.audio import spoken
 from tests.utils.capture import BROKER, enqueue, send_task, spool_turn, wait_until
 from tests.utils.celery_worker import celery_worker
 from tests.utils.databases import fresh_database
@@ -178,10 +177,7 @@ def test_postgres_down_briefly_retries_then_succeeds(stack: Stack) -> None:
 async def test_redis_stopped_during_a_session_the_turn_is_answered_and_captured_later(
     tmp_path: Path, models: Models
 ) -> None:
-    pcm = b"".join([c async for c in models.tts.synthesize("How heavy is a proton?", "friendly")])
-    question = np.concatenate(
-        [resample_to_16k(pcm, models.tts.sample_rate), np.zeros(16_000, np.float32)]
-    )
+    question = await spoken(models, "How heavy is a proton?", voice="friendly", silence_s=1)
     with redis_server() as broker, full_stack(tmp_path, broker.url) as stack:
         config = stack.settings.model_copy(update={"data_dir": tmp_path})
         with celery_worker(stack.env), serve_app(create_app(config, models=models)) as base:

@@ -19,7 +19,7 @@ from capture.store import open_store
 from core.db import session_scope
 from core.settings import Settings
 from migrations import upgrade
-from tests.utils.audio import resample_to_16k
+from tests.utils.audio import spoken
 from tests.utils.capture import BROKER, wait_until
 from tests.utils.celery_worker import celery_worker
 from tests.utils.databases import fresh_database
@@ -29,12 +29,7 @@ from tests.utils.ws import VoiceClient
 
 @pytest.fixture(scope="module")
 async def question(models: Models) -> np.ndarray:
-    pcm = b"".join(
-        [c async for c in models.tts.synthesize("What is the speed of light?", "friendly")]
-    )
-    return np.concatenate(
-        [resample_to_16k(pcm, models.tts.sample_rate), np.zeros(16_000, np.float32)]
-    )
+    return await spoken(models, "What is the speed of light?", voice="friendly", silence_s=1)
 
 
 @pytest.fixture
