@@ -9,8 +9,6 @@ router, so no store key or path is ever built from what a client sends.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import select
 
+from api.routes.limits import ClientLimiter, client_of
 from capture.models import ReviewBatch, ReviewItem
 from capture.store import ObjectNotFound
 from core.db import session_scope
@@ -64,32 +63,14 @@ def error_response(error: AdminError) -> JSONResponse:
     )
 
 
-class FailureLimiter:
-    """Failed authentications per client address in a sliding window."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, client: str) -> bool:
-        """Whether ``client`` has used up its failed attempts."""
-        window = self.failures[client]
-        while window and window[0] < time.monotonic() - FAILURE_WINDOW_S:
-            window.popleft()
-        return len(window) >= FAILURES_ALLOWED
-
-    def failed(self, client: str) -> None:
-        """Count one failed attempt."""
-        self.failures[client].append(time.monotonic())
-
-
-limiter = FailureLimiter()
+limiter = ClientLimiter(FAILURES_ALLOWED, FAILURE_WINDOW_S)  # failed authentications
 
 
 def requires(role: Role) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency admitting keys of ``role`` (admins are admitted everywhere)."""
 
     async def check(request: Request) -> Caller:
-        client = request.client.host if request.client else "unknown"
+        client = client_of(request)
         if limiter.blocked(client):
             raise AdminError(429, "rate_limited", "too many failed attempts; wait a minute")
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
@@ -98,7 +79,7 @@ def requires(role: Role) -> Callable[[Request], Awaitable[Caller]]:
         if scheme.lower() == "bearer" and key.strip():
             caller = await asyncio.to_thread(authenticate, settings, key.strip())
         if caller is None:
-            limiter.failed(client)
+            limiter.count(client)
             raise AdminError(401, "unauthorized", "send Authorization: Bearer <api key>")
         if not caller.may(role):
             raise AdminError(403, "forbidden", f"this needs the {role} role")

@@ -13,11 +13,14 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.routes.limits import ClientLimiter, client_of
 from core.settings import Settings
 from core.tokens import TokenError, verify_token
 
 router = APIRouter(tags=["privacy"])
 MAX_TOKEN_CHARS = 1024
+# Each request writes a durable file and a task: a client gets 10 a minute, enough for people.
+limiter = ClientLimiter(10, 60.0)
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -41,12 +44,19 @@ def _user(request: Request, settings: Settings) -> str | None:
 @router.delete(
     "/v1/me/data",
     status_code=202,
-    responses={401: {"description": "no valid user token"}},
+    responses={
+        401: {"description": "no valid user token"},
+        429: {"description": "too many requests"},
+    },
     response_model=None,
 )
 async def erase_my_data(request: Request) -> JSONResponse | dict[str, object]:
     """Withdraw consent and erase every capture of the caller (202: the erasure is under way)."""
     settings: Settings = request.app.state.settings
+    client = client_of(request)
+    if limiter.blocked(client):
+        return _error(429, "rate_limited", "too many erasure requests; wait a minute")
+    limiter.count(client)
     user = _user(request, settings)
     if user is None:
         return _error(401, "unauthorized", "send Authorization: Bearer <your user token>")

@@ -77,7 +77,7 @@ def site(tmp_path: Path, settings: Settings, models: Models) -> Iterator[Site]:
         run_chain(config, turn_id)
     assert build_batch(config) is not None
     _, key = create_key(config, "rita", "reviewer")
-    admin.limiter.failures.clear()  # failed logins of other tests from this address
+    admin.limiter.events.clear()  # failed logins of other tests from this address
     with serve_app(create_app(config, models=models)) as base:
         yield Site(config, base, key)
 

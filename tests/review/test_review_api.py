@@ -83,7 +83,7 @@ def review(tmp_path: Path, models: Models, monkeypatch: pytest.MonkeyPatch) -> I
     for name, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    admin.limiter.failures.clear()
+    admin.limiter.events.clear()
     with s3_server() as endpoint, fresh_database("postgresql", tmp_path) as url:
         upgrade(url)
         settings = Settings(  # type: ignore[call-arg]
