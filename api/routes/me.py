@@ -8,8 +8,6 @@ worker within one run (the change is kept durably first, so an outage only delay
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -61,7 +59,7 @@ async def erase_my_data(request: Request) -> JSONResponse | dict[str, object]:
     if user is None:
         return _error(401, "unauthorized", "send Authorization: Bearer <your user token>")
     sink = request.app.state.model_state.capture
-    change = await asyncio.to_thread(sink.change_consent, sink.user_id(user), False, "api")
+    change = await sink.request_erasure(user, "api")
     return {
         "status": "erasure_scheduled",
         "request_id": change.event_id,

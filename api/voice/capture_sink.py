@@ -1,9 +1,10 @@
 """Hands consenting users' turns, consent changes and late feedback to the capture workers.
 
 Everything here runs off the voice path: the spool or outbox write (fsync) and the broker
-publish happen on a worker thread. If the broker is down, turns wait in the spool and
-consent changes in the outbox for the re-enqueue sweep. No turn is recorded for a session
-without consent.
+publish happen on threads of the sink's own, so a slow disk or a broker that hangs can hold
+up only captures, never the threads the sessions use. If the broker is down, turns wait in
+the spool and consent changes in the outbox for the re-enqueue sweep. No turn is recorded for
+a session without consent.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import base64
 import logging
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 from capture.consent import ConsentChange, request_change
@@ -35,8 +37,9 @@ class CaptureSink:
         self.spool = Spool(settings)
         key = secret(settings.user_id_secret, settings.data_dir / "user-id.key")
         self.user_secret = base64.b64encode(key).decode()
-        self.pending: set[asyncio.Task[object]] = set()
+        self.pending: set[asyncio.Future[object]] = set()
         self.celery = make_app(settings)
+        self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="capture")
 
     def user_id(self, user_token: str) -> str:
         """The pseudonymous id stored instead of the token."""
@@ -91,6 +94,12 @@ class CaptureSink:
         while self.pending:
             await asyncio.gather(*self.pending, return_exceptions=True)
 
+    async def request_erasure(self, user_token: str, source: str) -> ConsentChange:
+        """Withdraw consent and erase (``DELETE /v1/me/data``); returns once the change is kept."""
+        loop = asyncio.get_running_loop()
+        user_id = self.user_id(user_token)
+        return await loop.run_in_executor(self.threads, self.change_consent, user_id, False, source)
+
     def change_consent(self, user_id: str, granted: bool, source: str) -> ConsentChange:
         """Keep the change durably, then ask a worker to apply it (blocking: run on a thread)."""
         change = request_change(self.settings, user_id, granted=granted, source=source)
@@ -103,11 +112,11 @@ class CaptureSink:
         return change
 
     def _in_background(self, work: Callable[..., object], *args: object) -> None:
-        task = asyncio.create_task(asyncio.to_thread(work, *args))
+        task = asyncio.get_running_loop().run_in_executor(self.threads, work, *args)
         self.pending.add(task)
         task.add_done_callback(self._done)
 
-    def _done(self, task: asyncio.Task[object]) -> None:
+    def _done(self, task: asyncio.Future[object]) -> None:
         self.pending.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("capture hand-over failed", exc_info=task.exception())

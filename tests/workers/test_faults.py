@@ -183,9 +183,9 @@ async def test_redis_stopped_during_a_session_the_turn_is_answered_and_captured_
         with celery_worker(stack.env), serve_app(create_app(config, models=models)) as base:
             async with VoiceClient(base.replace("http", "ws") + "/v1/voice") as client:
                 await client.start(consent=True, user="erin-token", region="eu")
-                broker.stop()
+                await asyncio.to_thread(broker.stop)  # the client keeps reading meanwhile
                 await client.stream(question, speed=2)
-                end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=60)
+                end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=90)
             assert end["response"]
             wait_until(lambda: Spool(config).pending() == [end["turn_id"]], what="the spool")
             await asyncio.sleep(3)  # the publish has failed by now; the turn waits in the spool
