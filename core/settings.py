@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VoiceName = Literal["professional", "friendly", "technical"]
@@ -145,6 +145,13 @@ class Settings(BaseSettings):
     tts_device: Literal["cpu", "cuda"] = "cpu"
     xtts_checkpoint_dir: Path | None = None
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
+
+    @field_validator("review_batch_cron")
+    @classmethod
+    def _five_cron_fields(cls, value: str) -> str:
+        if len(value.split()) != 5:
+            raise ValueError("needs 5 fields: minute hour day-of-month month day-of-week")
+        return value
 
     @property
     def kb_dir(self) -> Path:

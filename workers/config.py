@@ -37,10 +37,7 @@ VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
 
 def weekly(settings: Settings) -> crontab:
     """``VOICE_REVIEW_BATCH_CRON`` (minute hour day-of-month month day-of-week, UTC)."""
-    fields = settings.review_batch_cron.split()
-    if len(fields) != 5:
-        raise ValueError(f"review_batch_cron needs 5 fields, got {settings.review_batch_cron!r}")
-    minute, hour, day_of_month, month, day_of_week = fields
+    minute, hour, day_of_month, month, day_of_week = settings.review_batch_cron.split()
     return crontab(minute, hour, day_of_week, day_of_month, month)
 
 
