@@ -105,3 +105,15 @@ def test_the_migrations_match_the_models(database: Settings) -> None:
             )
         ]
     assert differences == []
+
+
+def test_times_come_back_in_utc_on_every_database(database: Settings) -> None:
+    from datetime import timedelta, timezone
+
+    paris = timezone(timedelta(hours=1))
+    with session_scope(database) as session:
+        upsert_capture(session, metadata(timestamp=datetime(2026, 11, 26, 11, 30, tzinfo=paris)))
+    with session_scope(database) as session:
+        row = session.get(Capture, "turn-1")
+        assert row is not None and row.timestamp == datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
+        assert row.timestamp.utcoffset() == timedelta(0)
