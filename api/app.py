@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.routes import admin, health, me, voice
+from api.routes.errors import json_error
 from api.routes.voice import SessionManager
 from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
@@ -58,7 +59,7 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
     message = f"{where}: {first['msg']}"
-    return JSONResponse({"error": {"code": "invalid_request", "message": message}}, status_code=422)
+    return json_error(422, "invalid_request", message)
 
 
 def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:

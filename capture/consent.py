@@ -22,7 +22,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, ValidationError
 
 from capture.keys import check_id
-from capture.spool import Spool, aged
+from capture.spool import Spool, SpoolRecord, aged
 from capture.store_local import write_durably
 from core.settings import Settings
 
@@ -35,6 +35,16 @@ class StoredTurn(BaseModel):
     turn_id: str
     day: str  # YYYY-MM-DD (UTC), as in the object layout
     region: str
+
+    @classmethod
+    def on(cls, turn_id: str, when: datetime, region: str) -> StoredTurn:
+        """The turn recorded at ``when`` (its UTC day names its objects' folder)."""
+        return cls(turn_id=turn_id, day=when.astimezone(UTC).date().isoformat(), region=region)
+
+    @classmethod
+    def of_record(cls, record: SpoolRecord) -> StoredTurn:
+        """Where a spooled turn's objects go."""
+        return cls.on(record.turn_id, datetime.fromisoformat(record.timestamp), record.region)
 
 
 class ConsentChange(BaseModel):
@@ -95,19 +105,11 @@ def request_change(
         policy_version=settings.consent_policy_version,
         source=source,
     )
-    if not granted:
-        spool = Spool(settings)
-        for record in spool.records_of(user_id):  # all of it: it was recorded before this
-            change.spooled_turns.append(
-                StoredTurn(
-                    turn_id=record.turn_id,
-                    day=datetime.fromisoformat(record.timestamp).astimezone(UTC).date().isoformat(),
-                    region=record.region,
-                )
-            )
+    spool = Spool(settings)
+    if not granted:  # all of the user's entries: each was recorded before this change
+        change.spooled_turns = [StoredTurn.of_record(r) for r in spool.records_of(user_id)]
     ConsentOutbox(settings).put(change)  # first: the erasure survives a crash from here on
     if not granted:
-        spool = Spool(settings)
         for turn in change.spooled_turns:
             spool.delete(turn.turn_id)
     return change

@@ -49,9 +49,7 @@ def _delete_rows(session: Session, turn_ids: list[str]) -> None:
 
 
 def _stored(capture: Capture) -> StoredTurn:
-    return StoredTurn(
-        turn_id=capture.session_id, day=capture.day.isoformat(), region=capture.region
-    )
+    return StoredTurn.on(capture.session_id, capture.timestamp, capture.region)
 
 
 def drop_turn(settings: Settings, turn: StoredTurn) -> None:
@@ -72,7 +70,7 @@ def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
     late = spool.records_of(change.user_id, until=change.at)  # spooled since the request
     for record in late:
         spool.delete(record.turn_id)
-    spooled = [*change.spooled_turns, *(_spooled(r.turn_id, r.timestamp, r.region) for r in late)]
+    spooled = [*change.spooled_turns, *(StoredTurn.of_record(r) for r in late)]
     for turn in spooled:
         turns.setdefault(turn.turn_id, turn)
     objects = sum(drop_objects(settings, turn) for turn in turns.values())
@@ -81,11 +79,6 @@ def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
         _delete_rows(session, list(turns))
         add_audit(session, change.source, "erase_user", change.user_id, counts)
     return counts
-
-
-def _spooled(turn_id: str, timestamp: str, region: str) -> StoredTurn:
-    day = datetime.fromisoformat(timestamp).astimezone(UTC).date().isoformat()
-    return StoredTurn(turn_id=turn_id, day=day, region=region)
 
 
 def apply_change(settings: Settings, event_id: str) -> None:

@@ -59,8 +59,7 @@ def _staged(settings: Settings, turn_id: str, name: str) -> bytes:
 def _still_wanted(settings: Settings, turn_id: str, metadata: CaptureMetadata) -> None:
     """After a write: if the user opted out meanwhile, undo it and stop the chain."""
     if not Spool(settings).exists(turn_id):
-        day = metadata.timestamp.astimezone(UTC).date().isoformat()
-        drop_turn(settings, StoredTurn(turn_id=turn_id, day=day, region=metadata.region))
+        drop_turn(settings, StoredTurn.on(turn_id, metadata.timestamp, metadata.region))
         raise AlreadyDone(turn_id)
 
 

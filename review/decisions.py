@@ -237,10 +237,7 @@ def _reject(
         batch.rejected += int(siblings or 0)
     session.flush()
     session.commit()  # the decision is recorded before the capture goes
-    drop_turn(
-        settings,
-        StoredTurn(turn_id=capture.session_id, day=capture.day.isoformat(), region=capture.region),
-    )
+    drop_turn(settings, StoredTurn.on(capture.session_id, capture.timestamp, capture.region))
     return detail
 
 

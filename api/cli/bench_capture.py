@@ -45,6 +45,7 @@ from core.errors import VoiceServiceError
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import Settings
 from migrations import upgrade
+from workers.config import enqueue_capture, make_app
 
 STEPS = {
     "encode": pipeline.encode_audio,
@@ -207,8 +208,6 @@ def _captured(settings: Settings, prefix: str) -> int:
 
 def _end_to_end(settings: Settings, user: str, n: int, timeout_s: float) -> dict[str, float]:
     """N turns through the broker and one worker process, from the first publish to the last row."""
-    from workers.config import enqueue_capture, make_app
-
     env = {
         **os.environ,
         "VOICE_DATA_DIR": str(settings.data_dir),

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import select
 
+from api.routes.errors import json_error
 from api.routes.limits import ClientLimiter, client_of
 from capture.models import ReviewBatch, ReviewItem
 from capture.store import ObjectNotFound
@@ -58,9 +59,7 @@ class AdminError(Exception):
 
 def error_response(error: AdminError) -> JSONResponse:
     """The JSON answer to an ``AdminError``."""
-    return JSONResponse(
-        {"error": {"code": error.code, "message": str(error)}}, status_code=error.status
-    )
+    return json_error(error.status, error.code, str(error))
 
 
 limiter = ClientLimiter(FAILURES_ALLOWED, FAILURE_WINDOW_S)  # failed authentications

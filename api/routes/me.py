@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.routes.errors import json_error
 from api.routes.limits import ClientLimiter, client_of
 from core.settings import Settings
 from core.tokens import TokenError, verify_token
@@ -19,10 +20,6 @@ router = APIRouter(tags=["privacy"])
 MAX_TOKEN_CHARS = 1024
 # Each request writes a durable file and a task: a client gets 10 a minute, enough for people.
 limiter = ClientLimiter(10, 60.0)
-
-
-def _error(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
 
 
 def _user(request: Request, settings: Settings) -> str | None:
@@ -53,11 +50,11 @@ async def erase_my_data(request: Request) -> JSONResponse | dict[str, object]:
     settings: Settings = request.app.state.settings
     client = client_of(request)
     if limiter.blocked(client):
-        return _error(429, "rate_limited", "too many erasure requests; wait a minute")
+        return json_error(429, "rate_limited", "too many erasure requests; wait a minute")
     limiter.count(client)
     user = _user(request, settings)
     if user is None:
-        return _error(401, "unauthorized", "send Authorization: Bearer <your user token>")
+        return json_error(401, "unauthorized", "send Authorization: Bearer <your user token>")
     sink = request.app.state.model_state.capture
     change = await sink.request_erasure(user, "api")
     return {

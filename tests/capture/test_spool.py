@@ -7,23 +7,11 @@ import pytest
 from capture.keys import LayoutError
 from capture.spool import Spool, SpoolError, SpoolRecord
 from core.settings import Settings
+from tests.utils.capture import spool_record
 
 
 def record(turn_id: str = "turn-1", user_id: str = "u" * 64) -> SpoolRecord:
-    return SpoolRecord(
-        turn_id=turn_id,
-        user_id=user_id,
-        timestamp="2026-11-26T10:30:00+00:00",
-        region="us",
-        conversation_id="c1",
-        turn_index=0,
-        transcript="my card is 4111 1111 1111 1111",
-        response="ok",
-        intent="other",
-        domain="none",
-        latency={"stt_ms": 1.0},
-        models={},
-    )
+    return spool_record(turn_id, user_id=user_id)
 
 
 @pytest.fixture

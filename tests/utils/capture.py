@@ -20,8 +20,8 @@ TONE = b"".join(
 )
 
 
-def spool_turn(settings: Settings, turn_id: str, pcm: bytes = TONE, **changes: object) -> None:
-    """A consented turn waiting in the spool (``changes`` override the record's fields)."""
+def spool_record(turn_id: str, **changes: object) -> SpoolRecord:
+    """A consented turn's record (``changes`` override its fields)."""
     fields: dict[str, object] = dict(
         turn_id=turn_id,
         user_id=USER,
@@ -37,7 +37,12 @@ def spool_turn(settings: Settings, turn_id: str, pcm: bytes = TONE, **changes: o
         models={"stt": "tiny.en"},
         avg_logprob=-0.2,
     )
-    Spool(settings).put(SpoolRecord.model_validate({**fields, **changes}), pcm)
+    return SpoolRecord.model_validate({**fields, **changes})
+
+
+def spool_turn(settings: Settings, turn_id: str, pcm: bytes = TONE, **changes: object) -> None:
+    """A consented turn waiting in the spool (``changes`` override the record's fields)."""
+    Spool(settings).put(spool_record(turn_id, **changes), pcm)
 
 
 STEPS = (
