@@ -61,7 +61,7 @@ pytest: install-dev
 test: install-dev services browser lint typecheck pytest
 
 bench: install-dev
-	$(BIN)/voice-service bench-chain ../shared/data/jfk.flac --runs 5
+	$(BIN)/voice-service bench-chain tests/data/speech/jfk.flac --runs 5
 	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 	$(BIN)/voice-service redact-eval tests/data/pii_eval.jsonl
 

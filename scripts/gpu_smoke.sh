@@ -2,7 +2,7 @@
 # GPU smoke test: run `ask` on the jfk clip with CUDA for every stage the installed packages
 # allow, and print per-stage times (median of 5). Needs an NVIDIA GPU; tests never call this.
 #
-#   scripts/gpu_smoke.sh [CLIP]      (default ../shared/data/jfk.flac)
+#   scripts/gpu_smoke.sh [CLIP]      (default tests/data/speech/jfk.flac)
 #
 # STT: faster-whisper on CUDA (int8_float16) when CTranslate2 sees a GPU.
 # TTS: Piper on CUDA when onnxruntime has the CUDA execution provider (onnxruntime-gpu).
@@ -10,7 +10,7 @@
 #      model; otherwise llama.cpp with every layer offloaded when it was built with CUDA.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-clip=${1:-../shared/data/jfk.flac}
+clip=${1:-tests/data/speech/jfk.flac}
 py=${PYTHON:-.venv/bin/python}
 [ -x "$py" ] || py=python3
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: real models loaded once per test session, the shared speech clips."""
+"""Shared fixtures: real models loaded once per test session, the test speech clips."""
 
 from __future__ import annotations
 
@@ -13,14 +13,13 @@ from core.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SPEECH = ROOT / "tests" / "data" / "speech"
 
 
-def shared_clip(name: str) -> Path:
-    """A clip from ../shared/data; skips (naming it) where that folder is absent."""
-    path = SHARED_DATA / name
-    if not path.is_file():
-        pytest.skip(f"test speech {path} is absent (it lives beside the checkout, not in it)")
+def speech_clip(name: str) -> Path:
+    """A clip of real speech from tests/data/speech (README.md there names each one's source)."""
+    path = SPEECH / name
+    assert path.is_file(), f"test speech {path} is missing from the checkout"
     return path
 
 

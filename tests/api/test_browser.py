@@ -14,7 +14,7 @@ from api.app import create_app
 from api.voice.audio import decode_audio, float_to_pcm16
 from api.voice.models import Models
 from core.settings import Settings
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 from tests.utils.browser import Tab, chromium, new_tab, playwright_or_skip
 from tests.utils.server import serve_app
 
@@ -28,7 +28,7 @@ sync_api = playwright_or_skip()
 @pytest.fixture(scope="module")
 def fake_mic_wav(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """JFK's clip with 3 s of silence after it, as 16-bit mono 48 kHz WAV (what Chromium reads)."""
-    speech = decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    speech = decode_audio(speech_clip("jfk.flac"), max_seconds=60)
     audio = np.concatenate([speech, np.zeros(3 * 16_000, np.float32)])
     target = np.linspace(0, audio.size - 1, audio.size * FAKE_MIC_RATE // 16_000)
     resampled = np.interp(target, np.arange(audio.size), audio).astype(np.float32)

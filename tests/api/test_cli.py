@@ -10,7 +10,7 @@ import pytest
 
 from api.voice.audio import decode_audio, write_wav
 from api.voice.models import Models
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 from tests.utils.audio import word_set
 
 CLI = [sys.executable, "-m", "api.cli"]
@@ -32,7 +32,7 @@ def cli(
 
 def test_ask_answers_the_jfk_clip_with_speech(tmp_path: Path, models: Models) -> None:
     out = tmp_path / "reply.wav"
-    done = cli("ask", str(shared_clip("jfk.flac")), str(out), "--voice", "technical", "--json")
+    done = cli("ask", str(speech_clip("jfk.flac")), str(out), "--voice", "technical", "--json")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert set(result) == {
@@ -111,12 +111,12 @@ def test_ask_bad_input_is_one_line(tmp_path: Path, make, fragment: str) -> None:
 def test_ask_too_long_and_bad_output_folder(tmp_path: Path) -> None:
     done = cli(
         "ask",
-        str(shared_clip("jfk.flac")),
+        str(speech_clip("jfk.flac")),
         str(tmp_path / "o.wav"),
         env={"VOICE_MAX_UTTERANCE_S": "5"},
     )
     assert done.returncode == 1 and "longer than the maximum utterance of 5 s" in done.stderr
-    done = cli("ask", str(shared_clip("jfk.flac")), str(tmp_path / "nope" / "o.wav"))
+    done = cli("ask", str(speech_clip("jfk.flac")), str(tmp_path / "nope" / "o.wav"))
     assert done.returncode == 1 and "output folder does not exist" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
 

@@ -12,7 +12,7 @@ from api.app import create_app
 from api.voice.audio import decode_audio
 from api.voice.models import Models
 from core.settings import Settings
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 from tests.utils.audio import spoken
 from tests.utils.server import serve_app
 from tests.utils.ws import VoiceClient
@@ -27,7 +27,7 @@ def silence(seconds: float) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def jfk() -> np.ndarray:
-    return decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    return decode_audio(speech_clip("jfk.flac"), max_seconds=60)
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,11 @@ import pytest
 
 from api.voice.audio import decode_audio, float_to_pcm16
 from capture.flac import FlacError, decode_flac, encode_flac
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 
 
 def test_flac_is_lossless_on_real_speech() -> None:
-    pcm = float_to_pcm16(decode_audio(shared_clip("jfk.flac"), max_seconds=60))
+    pcm = float_to_pcm16(decode_audio(speech_clip("jfk.flac"), max_seconds=60))
     flac = encode_flac(pcm)
     assert flac[:4] == b"fLaC"
     assert len(flac) < len(pcm) * 0.8  # it compresses

@@ -14,7 +14,7 @@ from capture.spool import Spool, SpoolRecord
 from core.settings import Settings
 
 USER = user_id_for("user-1", "secret")
-BROKER = "redis://127.0.0.1:6379/14"
+BROKER = os.environ.get("VOICE_TEST_BROKER", "redis://127.0.0.1:6379/14")
 TONE = b"".join(
     int(8000 * ((n % 40) / 20 - 1)).to_bytes(2, "little", signed=True) for n in range(8000)
 )

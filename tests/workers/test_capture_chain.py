@@ -15,14 +15,14 @@ from capture.models import Capture, DeadLetter, ReviewItem
 from capture.spool import Spool
 from capture.store import open_store
 from core.db import session_scope
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 from tests.utils.capture import enqueue, spool_turn, wait_until
 from tests.utils.celery_worker import celery_worker
 
 
 def test_a_spooled_turn_is_stored_redacted_and_flagged(pipeline_env) -> None:
     settings, env = pipeline_env
-    pcm = float_to_pcm16(decode_audio(shared_clip("jfk.flac"), max_seconds=60))
+    pcm = float_to_pcm16(decode_audio(speech_clip("jfk.flac"), max_seconds=60))
     spool_turn(settings, "turn-a", pcm, feedback="thumbs_down")
     with celery_worker(env):
         enqueue(env, "turn-a")

@@ -6,7 +6,7 @@ import pytest
 
 from api.voice.audio import decode_audio, float_to_pcm16, pcm16_to_float, rechunk, write_wav
 from core.errors import AudioError
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 
 
 def _wav_bytes(audio: np.ndarray, rate: int, channels: int = 1) -> bytes:
@@ -20,14 +20,14 @@ def _wav_bytes(audio: np.ndarray, rate: int, channels: int = 1) -> bytes:
 
 
 def test_flac_stereo_44k_is_decoded_to_16k_mono() -> None:
-    audio = decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    audio = decode_audio(speech_clip("jfk.flac"), max_seconds=60)
     assert audio.dtype == np.float32
     assert abs(audio.size / 16_000 - 11.0) < 0.1
     assert 0.05 < float(np.abs(audio).max()) <= 1.0
 
 
 def test_mp3_is_decoded() -> None:
-    audio = decode_audio(shared_clip("hotwords.mp3"), max_seconds=60)
+    audio = decode_audio(speech_clip("hotwords.mp3"), max_seconds=60)
     assert abs(audio.size / 16_000 - 4.0) < 0.2
 
 
@@ -68,7 +68,7 @@ def test_missing_file_and_folder(tmp_path) -> None:
 
 def test_audio_longer_than_the_limit_is_refused() -> None:
     with pytest.raises(AudioError) as caught:
-        decode_audio(shared_clip("jfk.flac"), max_seconds=5)
+        decode_audio(speech_clip("jfk.flac"), max_seconds=5)
     assert caught.value.code == "audio_too_long"
 
 

@@ -3,11 +3,11 @@ import itertools
 from api.voice.audio import decode_audio
 from api.voice.models import Models
 from api.voice.partials import StreamingTranscriber
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 
 
 async def test_local_agreement_commits_a_stable_prefix(models: Models) -> None:
-    audio = decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    audio = decode_audio(speech_clip("jfk.flac"), max_seconds=60)
     transcriber = StreamingTranscriber(models.stt)
     committed_history: list[list[str]] = []
     texts = []

@@ -1,10 +1,10 @@
 from api.voice.audio import decode_audio
 from api.voice.models import Models
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 
 
 async def test_jfk_is_transcribed_with_word_timestamps(models: Models) -> None:
-    audio = decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    audio = decode_audio(speech_clip("jfk.flac"), max_seconds=60)
     transcript = await models.stt.transcribe_all(audio)
     text = transcript.text.lower()
     assert "ask not what your country can do for you" in text.replace(",", "")
@@ -17,7 +17,7 @@ async def test_jfk_is_transcribed_with_word_timestamps(models: Models) -> None:
 
 
 async def test_hotwords_bring_domain_vocabulary(models: Models) -> None:
-    audio = decode_audio(shared_clip("hotwords.mp3"), max_seconds=60)
+    audio = decode_audio(speech_clip("hotwords.mp3"), max_seconds=60)
     plain = await models.stt.transcribe_all(audio, hotwords=[])
     hinted = await models.stt.transcribe_all(audio, hotwords=["ComfyUI"])
     assert "ComfyUI" not in plain.text

@@ -4,7 +4,7 @@ import numpy as np
 
 from api.voice.audio import decode_audio
 from api.voice.vad import FRAME_MS, SileroVAD, SpeechTracker
-from tests.conftest import shared_clip
+from tests.conftest import speech_clip
 
 
 def speech_runs(probabilities: list[float]) -> list[tuple[float, float]]:
@@ -22,7 +22,7 @@ def speech_runs(probabilities: list[float]) -> list[tuple[float, float]]:
 
 
 def test_jfk_speech_and_its_pauses_are_found_frame_by_frame() -> None:
-    audio = decode_audio(shared_clip("jfk.flac"), max_seconds=60)
+    audio = decode_audio(speech_clip("jfk.flac"), max_seconds=60)
     stream = SileroVAD().stream()
     probabilities: list[float] = []
     for start in range(0, audio.size, 640):  # 40 ms frames, as a client sends them
