@@ -13,7 +13,6 @@ kept in the change.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from capture.keys import check_id
 from capture.spool import Spool, SpoolRecord, aged
 from capture.store_local import write_durably
+from core.folders import data_folder
 from core.settings import Settings
 
 SUFFIX = ".json"
@@ -63,9 +63,7 @@ class ConsentOutbox:
     """Changes not yet applied, under ``{data_dir}/consent``."""
 
     def __init__(self, settings: Settings) -> None:
-        self.root = settings.data_dir / "consent"
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.root, 0o700)
+        self.root = data_folder(settings, "consent")
 
     def _path(self, event_id: str) -> Path:
         return self.root / f"{check_id(event_id)}{SUFFIX}"

@@ -10,7 +10,6 @@ left behind.
 from __future__ import annotations
 
 import json
-import os
 import struct
 import time
 from datetime import datetime
@@ -22,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from capture.keys import check_id
 from capture.store_local import load_key, seal, unseal, write_durably
+from core.folders import data_folder
 from core.messages import Word
 from core.settings import Settings
 
@@ -72,9 +72,7 @@ class Spool:
     """Entries under ``{data_dir}/spool``."""
 
     def __init__(self, settings: Settings) -> None:
-        self.root = settings.data_dir / "spool"
-        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        os.chmod(self.root, 0o700)
+        self.root = data_folder(settings, "spool")
         self.cipher = AESGCM(load_key(settings))
 
     def _path(self, turn_id: str) -> Path:

@@ -17,6 +17,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from capture.store import ObjectNotFound, ObjectStore, StoreError
+from core.folders import data_folder, private_folder
 from core.settings import Settings
 
 NONCE_BYTES = 12
@@ -30,7 +31,7 @@ def secret(configured: str, path: Path) -> bytes:
     if configured:
         return base64.b64decode(configured)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent)
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process made it first
@@ -84,7 +85,7 @@ class LocalStore(ObjectStore):
 
     def __init__(self, settings: Settings, bucket: str) -> None:
         self.bucket = bucket
-        self.root = (settings.data_dir / "objects" / bucket).resolve()
+        self.root = data_folder(settings, "objects", bucket).resolve()
         self.cipher = AESGCM(load_key(settings))
 
     def _path(self, key: str) -> Path:

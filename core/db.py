@@ -9,6 +9,7 @@ from functools import lru_cache
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.folders import data_folder
 from core.settings import Settings
 
 
@@ -34,7 +35,7 @@ def engine_for(url: str) -> Engine:
 def get_engine(settings: Settings) -> Engine:
     """The engine of the configured database."""
     if settings.database_url is None:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        data_folder(settings)  # the embedded SQLite file lives there
     return engine_for(settings.resolved_database_url())
 
 

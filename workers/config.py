@@ -13,6 +13,7 @@ from celery import Celery, chain
 from celery.schedules import crontab
 from kombu import Exchange, Queue
 
+from core.folders import data_folder
 from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
@@ -46,8 +47,8 @@ def make_app(settings: Settings) -> Celery:
     app = Celery("voice-service", broker=settings.resolved_broker_url(), include=["workers.tasks"])
     transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if settings.resolved_broker_url().startswith("filesystem"):
-        folder = settings.data_dir / "broker"
-        (folder / "control").mkdir(parents=True, exist_ok=True)
+        folder = data_folder(settings, "broker")
+        data_folder(settings, "broker", "control")
         transport.update(
             data_folder_in=str(folder),
             data_folder_out=str(folder),

@@ -8,14 +8,17 @@ turns are stored with nothing else installed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
 from typing import Any
 
 from api.cli.worker import worker_command
+from core.folders import data_folder
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -44,12 +47,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from api.app import create_app
     from migrations import upgrade
 
+    data_folder(settings)  # made 0700 on first start; one line saying why if it cannot be
     if settings.database_url is None:  # the embedded SQLite file: ours to keep up to date
         upgrade(settings.resolved_database_url())
     worker = None
     if wants_embedded_worker(settings):
         worker = subprocess.Popen(  # noqa: S603 - our own command
-            worker_command(beat=True), preexec_fn=_die_with_parent
+            # its own process group: serve stops it (and its pool and beat) as a whole
+            worker_command(beat=True),
+            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
     try:
         uvicorn.run(
@@ -65,17 +72,28 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _die_with_parent() -> None:
-    """In the child: Linux sends it SIGTERM if ``serve`` dies without stopping it."""
+    """In the child: Linux sends it SIGQUIT (Celery's cold shutdown) if ``serve`` dies first."""
     if sys.platform.startswith("linux"):
-        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGQUIT)
+
+
+# Celery's cold shutdown, then SIGKILL. A turn cut short stays in the spool and the sweep sends
+# it again (every step is idempotent), so nothing waits for a warm shutdown (beat's is slow).
+STOP_SIGNALS = ((signal.SIGQUIT, 3.0), (signal.SIGKILL, 3.0))
 
 
 def _stop(worker: subprocess.Popen[bytes]) -> None:
-    """Warm shutdown: the running task finishes (or is redelivered: acks are late)."""
-    worker.terminate()
-    try:
-        worker.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        log.warning("the embedded worker did not stop in 30 s; killing it")
-        worker.kill()
-        worker.wait()
+    """Stop the worker's process group within seconds, whatever it is doing."""
+    for number, grace_s in STOP_SIGNALS:
+        try:
+            os.killpg(worker.pid, number)
+        except ProcessLookupError:  # the whole group is gone
+            break
+        try:
+            worker.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            log.info("the embedded worker outlived %s by %.0f s", number.name, grace_s)
+            continue
+        with contextlib.suppress(ProcessLookupError):  # its pool or beat left behind
+            os.killpg(worker.pid, signal.SIGKILL)
+        break

@@ -34,6 +34,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--trailing-silence", type=float, default=2.0, help="seconds sent after")
     parser.add_argument("--token", default=None, help="a token from 'voice-service token issue'")
     parser.add_argument("--timeout", type=float, default=120.0, help="give up after this long")
+    parser.add_argument(
+        "--wait", type=float, default=15.0, help="after the audio, wait this long for a turn"
+    )
     parser.add_argument("--json", action="store_true", help="print events as JSON lines")
     parser.set_defaults(run=run)
 
@@ -76,6 +79,8 @@ class TalkSession:
         self.sample_rate = 22_050
         self.open_turns: set[str] = set()
         self.sent_all = asyncio.Event()
+        self.sent_at = 0.0
+        self.answered = False
         self.failed = False
         self.last_event = time.monotonic()
         self.events: list[dict[str, Any]] = []
@@ -107,6 +112,7 @@ class TalkSession:
             due = started + index * self.args.frame_ms / 1000 / self.args.speed
             await asyncio.sleep(max(0.0, due - time.monotonic()))
             await ws.send(pcm[offset : offset + step])
+        self.sent_at = time.monotonic()
         self.sent_all.set()
 
     async def _receive(self, ws: Any) -> None:
@@ -125,8 +131,12 @@ class TalkSession:
             self._on_event(json.loads(message))
 
     def _finished(self) -> bool:
-        quiet = time.monotonic() - self.last_event > 1.0
-        return self.sent_all.is_set() and not self.open_turns and quiet
+        """All sent, every turn heard answered, and quiet; a slow server gets ``--wait`` s."""
+        if not self.sent_all.is_set() or self.open_turns:
+            return False
+        now = time.monotonic()
+        waited = self.answered or now - self.sent_at > getattr(self.args, "wait", 15.0)
+        return waited and now - self.last_event > 1.0
 
     def _on_event(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
@@ -134,6 +144,7 @@ class TalkSession:
             self.open_turns.add(event["turn_id"])
         elif kind in ("turn_end", "interrupted"):
             self.open_turns.discard(event.get("turn_id") or "")
+            self.answered = True
         elif kind == "audio_start":
             self.sample_rate = int(event["sample_rate"])
         elif kind == "error":

@@ -12,6 +12,7 @@ from pathlib import Path
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from core.errors import VoiceServiceError
+from core.folders import private_folder
 from core.messages import Passage
 
 _ID_UNSAFE = re.compile(r"[^a-z0-9]+")
@@ -99,7 +100,7 @@ def passages_from_file(path: Path) -> list[Passage]:
 def add_documents(paths: list[Path], kb_dir: Path) -> int:
     """Validate every document first, then store each as ``kb_dir/<name>.jsonl``; returns count."""
     parsed = [(path, passages_from_file(path)) for path in paths]
-    kb_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(kb_dir)
     total = 0
     for path, passages in parsed:
         target = kb_dir / f"{_ID_UNSAFE.sub('-', path.stem.lower()).strip('-') or 'doc'}.jsonl"

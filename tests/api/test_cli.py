@@ -152,3 +152,14 @@ def test_kb_add_and_list(tmp_path: Path) -> None:
     assert "moons-1\tmoons.txt" in listed and "phys-speed-of-light" in listed
     bad = cli("kb", "add", str(tmp_path / "none.txt"), env=env)
     assert bad.returncode == 1 and "no such file" in bad.stderr
+
+
+def test_a_data_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
+    in_the_way = tmp_path / "var"
+    in_the_way.write_text("a file, not a folder")
+    done = cli("db", "upgrade", env={"VOICE_DATA_DIR": str(in_the_way)})
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"voice-service: error: cannot create the data folder {in_the_way} (VOICE_DATA_DIR):"
+        " a file is in the way (data_dir_unusable)"
+    ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -45,3 +46,51 @@ async def test_serve_captures_a_consented_turn_with_nothing_else_installed(
     with session_scope(settings) as session:
         assert [c.session_id for c in session.query(Capture)] == [end["turn_id"]]
     assert not (Path.cwd() / "control").exists()  # the broker keeps its files in the data folder
+
+
+def descendants(pid: int) -> set[int]:
+    """Every live process below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it exited while we looked
+            continue
+        if fields[0] != "Z":
+            children.setdefault(int(fields[1]), []).append(int(stat_file.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_serve_starts_in_an_empty_folder_and_its_worker_dies_with_it(tmp_path: Path) -> None:
+    """``make run`` on a fresh clone: no data folder yet, no settings; a SIGKILL of serve
+    takes the embedded worker (and its beat and pool processes) along within seconds."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VOICE_")}
+    env.update(VOICE_PORT=str(port))
+    command = [sys.executable, "-m", "api.cli", "serve"]
+    ready = f"http://127.0.0.1:{port}/readyz"
+    with running(command, ready, timeout_s=180, env=env, cwd=tmp_path) as server:
+        data = tmp_path / "var"
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        assert (data / "voice.db").is_file()
+        wait_until(lambda: len(descendants(server.pid)) >= 2, timeout=60, what="the worker")
+        family = descendants(server.pid)
+        server.kill()
+        server.wait()
+        wait_until(
+            lambda: not any(alive(pid) for pid in family), timeout=10, what="the worker's exit"
+        )

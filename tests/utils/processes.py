@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import httpx
@@ -27,10 +28,11 @@ def running(
     *,
     timeout_s: float = 60,
     env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``command``; wait until ``ready_url`` answers 200; stop it afterwards."""
+    """Start ``command`` (in ``cwd``); wait until ``ready_url`` answers 200; stop it afterwards."""
     with tempfile.TemporaryFile() as log:  # a pipe would fill up and block a chatty server
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd)
         yield from _serve(process, log, ready_url, timeout_s)
 
 
