@@ -130,7 +130,9 @@ def test_only_loopback_ports_are_published(tmp_path: Path, secrets: dict[str, st
     """The api and MinIO's console on 127.0.0.1 only; MinIO's S3 API, Redis, Postgres not at all."""
     services = resolved(tmp_path, secrets)["services"]
     published = {
-        (name, port(entry)) for name, service in services.items() for entry in service.get("ports", [])
+        (name, port(entry))
+        for name, service in services.items()
+        for entry in service.get("ports", [])
     }
     assert published == {("api", "127.0.0.1:8003:8003"), ("minio", "127.0.0.1:9001:9001")}
 
