@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import boto3
@@ -10,6 +11,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from capture.store import ObjectNotFound, ObjectStore, StoreError
 from core.settings import Settings
+
+log = logging.getLogger(__name__)
+_reported: set[tuple[str, str]] = set()  # (bucket, error code) already explained in the log
 
 
 class S3Store(ObjectStore):
@@ -45,7 +49,30 @@ class S3Store(ObjectStore):
                 **self.encryption,
             )
         except (BotoCoreError, ClientError) as exc:
+            self._explain_first(exc)
             raise StoreError(f"put {self.bucket}/{key}: {exc}") from exc
+
+    def _explain_first(self, exc: Exception) -> None:
+        """One log line, the first time uploads to this bucket fail this way, saying why."""
+        error = exc.response.get("Error", {}) if isinstance(exc, ClientError) else {}
+        code = str(error.get("Code") or type(exc).__name__)
+        if (self.bucket, code) in _reported:
+            return
+        _reported.add((self.bucket, code))
+        why = " ".join(str(error.get("Message") or exc).split())
+        if "encrypt" in why.lower() or "kms" in why.lower():
+            sse = self.encryption["ServerSideEncryption"]
+            why += (
+                f" (VOICE_S3_SSE={sse}: the store refuses server-side encryption; give it a KMS"
+                " key, for MinIO MINIO_KMS_SECRET_KEY as in docker-compose.yml)"
+            )
+        log.error(
+            "upload to s3://%s failed: %s: %s; captures wait in the spool, retry, then go to"
+            " the dead letters",
+            self.bucket,
+            code,
+            why,
+        )
 
     def get(self, key: str) -> bytes:
         """GET the object's bytes."""

@@ -1,8 +1,9 @@
 """Street addresses and PO boxes: a house number, a capitalised street name, a street type.
 
 ``1234 Maple Street``, ``twelve thirty four Maple Street``, ``350 Fifth Ave``, ``221B Baker
-Street, apartment 5``, ``P.O. Box 4471``. Common words that are also street types (Way, Court,
-Place, Square...) count only capitalised, so "5 square meters" is no address.
+Street, apartment 5``, ``twelve B Elm Street``, ``forty two-B Elm Lane``, ``P.O. Box 4471``.
+Common words that are also street types (Way, Court, Place, Square...) count only capitalised,
+so "5 square meters" is no address.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ _NUMBER_WORD = (
     r"seventy|eighty|ninety|hundred)"
 )
 _SPOKEN_NUMBER = rf"(?i:{_NUMBER_WORD}(?:[ -]{_NUMBER_WORD}){{0,3}})"
-_HOUSE = rf"(?:\d{{1,6}}[A-Za-z]?|{_SPOKEN_NUMBER})"
+# 12, 221B, 12-B, twelve, twelve-B; then maybe a lower-case letter (12 b, twelve b): a capital
+# letter (twelve B) is read as the first word of the name
+_HOUSE = rf"(?:(?:\d{{1,6}}(?:-?[A-Za-z])?|{_SPOKEN_NUMBER}(?:-[A-Za-z])?)(?:\s+[a-z](?=\s))?)"
 _NAME = r"(?:[A-Z][A-Za-z'’-]*|\d{1,3}(?:st|nd|rd|th))"  # Maple, O'Neil, 4th
 _TYPE = (
     r"(?:(?i:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|highway|hwy|parkway|"

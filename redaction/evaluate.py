@@ -1,6 +1,8 @@
 """Precision, recall and F2 of this engine and of stock Presidio on a labelled set.
 
-The set is JSON lines: ``{"text": ..., "entities": [{"type", "start", "end"}, ...]}``. A
+The set is JSON lines: ``{"text": ..., "entities": [{"type", "start", "end"}, ...]}``, with an
+optional ``part`` (``tuned`` when absent): each part is also scored on its own, so a part written
+after the rules and never used to tune them shows how they do on new text. A
 predicted span matches a labelled one of the same type that it overlaps; each labelled span
 matches at most one prediction. Stock Presidio is the default ``AnalyzerEngine`` registry with
 the same spaCy model; it has no street address type. Throughput is transcripts per second on
@@ -21,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from redaction.engine import REDACTED, REVIEWED, SPACY_MODEL, default_redactor
 
 TYPES = (*REDACTED, *REVIEWED)
+DEFAULT_PART = "tuned"  # the sentences the rules were developed against
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Example:
     text: str
     spans: list[Span]
     form: str
+    part: str = DEFAULT_PART
 
 
 def load_dataset(path: Path) -> list[Example]:
@@ -74,7 +78,8 @@ def load_dataset(path: Path) -> list[Example]:
         try:
             row = json.loads(line)
             spans = [Span(e["type"], int(e["start"]), int(e["end"])) for e in row["entities"]]
-            examples.append(Example(str(row["text"]), spans, str(row.get("form", ""))))
+            part = str(row.get("part", DEFAULT_PART))
+            examples.append(Example(str(row["text"]), spans, str(row.get("form", "")), part))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{path}:{number}: {exc!r}") from exc
     return examples
@@ -108,7 +113,10 @@ def _overlap(a: Span, b: Span) -> bool:
 
 
 def evaluate(path: Path) -> dict[str, Any]:
-    """Both engines on the set at ``path``: figures per type, clean negatives, throughput."""
+    """Both engines on the set at ``path``: figures per type, clean negatives, throughput.
+
+    The figures are given for the whole set and, under ``parts``, for each part alone.
+    """
     examples = load_dataset(path)
     texts = [e.text for e in examples]
     report: dict[str, Any] = {
@@ -116,7 +124,15 @@ def evaluate(path: Path) -> dict[str, Any]:
         "transcripts": len(examples),
         "negatives": sum(not e.spans for e in examples),
         "spacy_model": SPACY_MODEL,
+        "parts": {},
     }
+    parts = sorted({e.part for e in examples})
+    for part in parts:
+        subset = [e for e in examples if e.part == part]
+        report["parts"][part] = {
+            "transcripts": len(subset),
+            "negatives": sum(not e.spans for e in subset),
+        }
     for name, predict in (("ours", this_engine()), ("stock", stock_presidio())):
         predicted = predict(texts)  # also the warm-up of the timed pass
         with threadpool_limits(limits=1):
@@ -125,6 +141,9 @@ def evaluate(path: Path) -> dict[str, Any]:
             seconds = time.perf_counter() - started
         report[name] = _figures(examples, predicted)
         report[name]["transcripts_per_s"] = round(len(texts) / seconds, 1)
+        for part in parts:
+            chosen = [(e, p) for e, p in zip(examples, predicted, strict=True) if e.part == part]
+            report["parts"][part][name] = _figures([e for e, _ in chosen], [p for _, p in chosen])
     return report
 
 
@@ -186,10 +205,24 @@ def stock_presidio() -> Callable[[Sequence[str]], list[list[Span]]]:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    """The report as a table: ours and stock side by side."""
+    """The report as tables, ours and stock side by side: the whole set, then each part."""
     lines = [
         f"{report['dataset']}: {report['transcripts']} transcripts, {report['negatives']} "
         f"without PII; spaCy {report['spacy_model']}",
+        *_table(report, throughput=True),
+    ]
+    for part, figures in report.get("parts", {}).items():
+        lines += [
+            "",
+            f"part {part}: {figures['transcripts']} transcripts, {figures['negatives']} "
+            "without PII",
+            *_table(figures, throughput=False),
+        ]
+    return "\n".join(lines)
+
+
+def _table(report: dict[str, Any], *, throughput: bool) -> list[str]:
+    lines = [
         f"{'':<16}{'ours':>8}{'':>8}{'':>8}   {'stock':>8}{'':>8}{'':>8}",
         f"{'type':<16}{'P':>8}{'R':>8}{'F2':>8}   {'P':>8}{'R':>8}{'F2':>8}",
     ]
@@ -200,13 +233,13 @@ def format_report(report: dict[str, Any]) -> str:
             row += "".join(f"{figures[key]:>8.3f}" for key in ("precision", "recall", "f2"))
             row += "   " if name == "ours" else ""
         lines.append(row)
-    for key, label in (
-        ("negatives_untouched", "clean negatives"),
-        ("transcripts_per_s", "transcripts/s"),
-    ):
+    keys = [("negatives_untouched", "clean negatives")]
+    if throughput:
+        keys.append(("transcripts_per_s", "transcripts/s"))
+    for key, label in keys:
         ours, stock = report["ours"][key], report["stock"][key]
         lines.append(f"{label:<16}{ours:>24}   {stock:>24}")
     for form in report["ours"]["redacted_recall_by_form"]:
         ours, stock = (report[name]["redacted_recall_by_form"][form] for name in ("ours", "stock"))
         lines.append(f"{'recall, ' + form:<16}{ours:>24}   {stock:>24}")
-    return "\n".join(lines)
+    return lines

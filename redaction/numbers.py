@@ -180,10 +180,13 @@ def _brand_length(digits: str) -> bool:
 
 def _ssn(window: _Window, plus: int | None) -> tuple[str, float] | None:
     digits = window.digits
-    if plus is not None or len(digits) not in (8, 9) or _sequential(digits):
+    in_context = "US_SSN" in window.context
+    if plus is not None or len(digits) not in (8, 9):
+        return None
+    if _sequential(digits) and not (in_context and len(digits) == 9):  # "my social is 123..."
         return None
     valid = len(digits) == 9 and _valid_ssn(digits)
-    if "US_SSN" in window.context:  # one digit misheard or lost is still redacted
+    if in_context:  # one digit misheard or lost is still redacted
         return "US_SSN", 0.95 if valid else 0.5
     separators = {g.separator for g in window.groups[1:]}  # one kind: 536-22-8147
     if valid and window.layout == (3, 2, 4) and separators in ({"-"}, {" "}, {"."}):

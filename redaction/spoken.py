@@ -1,7 +1,8 @@
 """Runs of digits in a transcript, however speech-to-text wrote them.
 
 ``4539 1488``, ``4539-1488``, ``4.5.3.9``, ``4, 5, 3, 9``, ``4,539,148``, ``four five three
-nine``, ``forty five thirty nine``, ``double five``, ``oh``, ``one eight hundred``: each run is a
+nine``, ``forty five thirty nine``, ``one two three forty five``, ``double five``, ``oh``, ``one
+eight hundred``, ``seven hundred four``, ``one oh eight dash four four``: each run is a
 list of groups, each with its digits and its span in the original text, so a match found on the
 digits maps back to exact character offsets. Decimals, ordinals and symbols end a run.
 """
@@ -65,6 +66,7 @@ _TENS = {
     "ninety": "9",
 }
 _REPEAT = {"double": 2, "triple": 3}
+_JOINERS = {"then", "dash", "hyphen"}  # said between the groups of one number
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,16 @@ class _Scanner:
             return None
         if self.word(end, " ") != "hundred":
             return digits, end
-        # "five hundred fifty five", "one hundred and two": 555, 102; but "eight hundred
-        # five five five" is 800 555 and "twenty one hundred" is 2100
+        # "five hundred fifty five", "one hundred and two", "seven hundred four, eleven": 555,
+        # 102, 704 11; but "eight hundred five five five" is 800 555 (more digits follow the
+        # unit) and "twenty one hundred" is 2100
         conjoined = self.word(end + 1) == "and"
         rest_at = end + 2 if conjoined else end + 1
         rest = self.spoken(rest_at) if self.word(rest_at) not in ("", "oh", *_REPEAT) else None
-        if rest and len(digits) == 1 and (len(rest[0]) == 2 or (conjoined and len(rest[0]) == 1)):
-            return digits + rest[0].zfill(2), rest[1]
+        if rest and len(digits) == 1:
+            alone = self.word(rest[1], " ") not in (*_UNITS, *_REPEAT)
+            if len(rest[0]) == 2 or (len(rest[0]) == 1 and (conjoined or alone)):
+                return digits + rest[0].zfill(2), rest[1]
         return digits + "00", end + 1
 
     def runs(self) -> list[Run]:
@@ -178,7 +183,7 @@ class _Scanner:
                 plus, point, joined, index = None, False, False, after
                 continue
             word = token.text.lower()
-            if word == "then" and groups and not joined:  # "four one five, then five five five"
+            if word in _JOINERS and groups and not joined:  # "four one five, then five five five"
                 joined, index = True, index + 1
                 continue
             if groups:
