@@ -93,6 +93,23 @@ def test_opting_out_erases_the_user_everywhere_and_keeps_others(database: Settin
         assert "Elm" not in json.dumps(audit.details)
 
 
+def test_a_grant_applied_after_a_later_withdrawal_is_not_recorded(database: Settings) -> None:
+    grant = request_change(database, USER, granted=True, source="session")
+    revoke = request_change(database, USER, granted=False, source="api")
+    apply_change(database, revoke.event_id)
+    apply_change(database, grant.event_id)  # its task was retried and ran last
+    with session_scope(database) as session:
+        ledger = session.scalars(select(ConsentEvent)).all()
+        assert [(e.event_id, e.granted) for e in ledger] == [(revoke.event_id, False)]
+    assert ConsentOutbox(database).pending() == []
+    again = request_change(database, USER, granted=True, source="session")  # a new grant counts
+    apply_change(database, again.event_id)
+    with session_scope(database) as session:
+        assert [
+            e.granted for e in session.scalars(select(ConsentEvent).order_by(ConsentEvent.at))
+        ] == [False, True]
+
+
 @pytest.mark.parametrize("stopped_after", range(1, 6))
 def test_a_chain_in_flight_when_the_user_opts_out_leaves_nothing(
     database: Settings, stopped_after: int
