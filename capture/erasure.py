@@ -2,7 +2,12 @@
 
 Objects go first and rows last, so a failure half way leaves rows that point at what is
 left; a retried run finds them and finishes. Every run that deletes writes an audit entry
-saying what went, never what it contained.
+saying what went, never what it contained, and ends by compacting the database so that the
+deleted rows are not left readable in its files (``core.db.compact_after_delete``).
+
+A user's erasure leaves one thing keyed by their hashed id: the consent ledger's record of
+the withdrawal itself (their earlier grants and withdrawals go). Its audit entry names that
+record (``consent:{event id}``), not the user.
 """
 
 from __future__ import annotations
@@ -20,16 +25,26 @@ from capture.models import (
     ConsentEvent,
     DeadLetter,
     FeedbackEvent,
+    ReviewDecision,
     ReviewItem,
 )
 from capture.queries import add_audit, insert_ignoring_duplicates
 from capture.spool import Spool
 from capture.store import open_store
 from capture.store_local import LocalStore
-from core.db import session_scope
+from core.db import compact_after_delete, session_scope
 from core.settings import Settings
 
 STAGED = ("audio.flac", "metadata.json", "review.json")
+# what erasure and retention delete from (VACUUMed afterwards where the operator asks)
+TOUCHED = (
+    Capture.__tablename__,
+    FeedbackEvent.__tablename__,
+    ReviewItem.__tablename__,
+    ReviewDecision.__tablename__,
+    ConsentEvent.__tablename__,
+    DeadLetter.__tablename__,
+)
 
 
 def drop_objects(settings: Settings, turn: StoredTurn) -> int:
@@ -44,7 +59,8 @@ def drop_objects(settings: Settings, turn: StoredTurn) -> int:
 
 
 def _delete_rows(session: Session, turn_ids: list[str]) -> None:
-    for table in (ReviewItem, FeedbackEvent, Capture):
+    """The turns' rows, reviewers' decisions (and their corrected transcripts) included."""
+    for table in (ReviewDecision, ReviewItem, FeedbackEvent, Capture):
         session.execute(delete(table).where(table.session_id.in_(turn_ids)))
 
 
@@ -57,6 +73,7 @@ def drop_turn(settings: Settings, turn: StoredTurn) -> None:
     drop_objects(settings, turn)
     with session_scope(settings) as session:
         _delete_rows(session, [turn.turn_id])
+    compact_after_delete(settings, TOUCHED)
 
 
 def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
@@ -77,8 +94,26 @@ def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
     counts = {"captures": len(captures), "spooled": len(spooled), "objects": objects}
     with session_scope(settings) as session:
         _delete_rows(session, list(turns))
-        add_audit(session, change.source, "erase_user", change.user_id, counts)
+        session.execute(  # the ledger keeps only this withdrawal of theirs
+            delete(ConsentEvent).where(
+                ConsentEvent.user_id == change.user_id,
+                ConsentEvent.at <= change.at,
+                ConsentEvent.event_id != change.event_id,
+            )
+        )
+        add_audit(session, change.source, "erase_user", f"consent:{change.event_id}", counts)
+    compact_after_delete(settings, TOUCHED)
     return counts
+
+
+def _superseded(session: Session, change: ConsentChange) -> bool:
+    """A grant applied after a later withdrawal of the same user (a retried task)."""
+    later = select(ConsentEvent.id).where(
+        ConsentEvent.user_id == change.user_id,
+        ConsentEvent.granted.is_(False),
+        ConsentEvent.at > change.at,
+    )
+    return change.granted and session.scalar(later.limit(1)) is not None
 
 
 def apply_change(settings: Settings, event_id: str) -> None:
@@ -88,6 +123,9 @@ def apply_change(settings: Settings, event_id: str) -> None:
     if change is None:
         return  # applied already
     with session_scope(settings) as session:
+        if _superseded(session, change):
+            outbox.delete(event_id)  # erased with what it allowed: not recorded
+            return
         insert_ignoring_duplicates(
             session,
             ConsentEvent,
@@ -133,6 +171,7 @@ def expire(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
         _delete_rows(session, [t.turn_id for t in turns])
         session.execute(delete(DeadLetter).where(DeadLetter.at < cutoff))
         add_audit(session, "retention", "expire", "captures", counts)
+    compact_after_delete(settings, TOUCHED)
     return counts
 
 
@@ -149,7 +188,7 @@ def _expire_unlisted(settings: Settings, before: date) -> int:
     deleted = 0
     for region in REGIONS:
         store = open_store(settings, region)
-        for key in store.list(f"{PREFIX}/"):
+        for key in store.list_all(f"{PREFIX}/"):
             try:
                 day, _, _ = parse_key(key)
             except LayoutError:

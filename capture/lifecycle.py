@@ -18,24 +18,42 @@ IA_MIN_OBJECT_BYTES = 128 * 1024  # smaller objects are not moved to IA by defau
 
 
 def lifecycle_rules(
-    retention_days: int, ia_after_days: int = 30, glacier_after_days: int | None = None
+    retention_days: int,
+    ia_after_days: int = 30,
+    glacier_after_days: int | None = None,
+    noncurrent_days: int = 1,
 ) -> list[dict[str, Any]]:
-    """One rule for the capture prefix: to STANDARD_IA, optionally GLACIER, then expire."""
+    """The rules of the capture prefix.
+
+    The first moves objects to STANDARD_IA, optionally GLACIER, then expires them; on a
+    versioned bucket it also expires versions ``noncurrent_days`` after they stop being
+    current (an overwrite, or an expiry that only added a delete marker). The second removes
+    delete markers left with no version behind them (S3 allows that action only in a rule of
+    its own, without days).
+    """
     transitions: list[dict[str, Any]] = []
     if ia_after_days < retention_days:
         transitions.append({"Days": ia_after_days, "StorageClass": "STANDARD_IA"})
     if glacier_after_days is not None and glacier_after_days < retention_days:
         transitions.append({"Days": glacier_after_days, "StorageClass": "GLACIER"})
+    prefix = {"Prefix": f"{PREFIX}/"}
     rule: dict[str, Any] = {
         "ID": "voice-captures-retention",
-        "Filter": {"Prefix": f"{PREFIX}/"},
+        "Filter": prefix,
         "Status": "Enabled",
         "Expiration": {"Days": retention_days},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": noncurrent_days},
         "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
     }
     if transitions:
         rule["Transitions"] = transitions
-    return [rule]
+    markers = {
+        "ID": "voice-captures-delete-markers",
+        "Filter": prefix,
+        "Status": "Enabled",
+        "Expiration": {"ExpiredObjectDeleteMarker": True},
+    }
+    return [rule, markers]
 
 
 @dataclass(frozen=True)

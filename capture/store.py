@@ -11,6 +11,8 @@ from abc import ABC, abstractmethod
 from capture.keys import bucket_name
 from core.settings import Settings
 
+Keys = list[str]  # (``list`` is also a method name of the stores below)
+
 
 class StoreError(Exception):
     """An object could not be stored, read or found."""
@@ -39,14 +41,29 @@ class ObjectStore(ABC):
 
     @abstractmethod
     def delete(self, key: str) -> None:
-        """Remove the object; absent objects are not an error."""
+        """Remove the object and any earlier versions of it; absent objects are not an error."""
 
     def delete_prefix(self, prefix: str) -> int:
-        """Remove every object under ``prefix``; returns how many."""
+        """Remove every object under ``prefix``, earlier versions too; returns how many."""
         keys = self.list(prefix)
         for key in keys:
             self.delete(key)
         return len(keys)
+
+    def list_all(self, prefix: str) -> Keys:
+        """Keys under ``prefix`` that hold anything, current or not.
+
+        On a versioned bucket this adds keys whose only versions are old ones (overwritten,
+        or deleted without their version ids); elsewhere it is ``list``.
+        """
+        return self.list(prefix)
+
+    def purge_history(self, key: str) -> None:  # noqa: B027 (a no-op unless versioned)
+        """Remove earlier versions of ``key`` and keep the current one.
+
+        Called after a rewrite that took something out (a reviewer's redaction); where a put
+        replaces the object outright, as in the local store, there is nothing to do.
+        """
 
 
 def open_store(settings: Settings, region: str) -> ObjectStore:

@@ -1,19 +1,42 @@
-"""S3 (or any S3-compatible store) through boto3: server-side encryption and SHA-256 checksums."""
+"""S3 (or any S3-compatible store) through boto3: server-side encryption and SHA-256 checksums.
+
+Deletes remove every version of a key and its delete markers, so an erased or expired object
+leaves nothing behind on a versioned bucket (a plain DELETE there only hides the data behind
+a delete marker). A store that does not implement version listing is treated as unversioned.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from capture.store import ObjectNotFound, ObjectStore, StoreError
+from capture.store import Keys, ObjectNotFound, ObjectStore, StoreError
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
 _reported: set[tuple[str, str]] = set()  # (bucket, error code) already explained in the log
+BATCH = 1000  # keys per DeleteObjects request (the API's limit)
+
+
+class Version(NamedTuple):
+    """One version of a key, or one delete marker."""
+
+    key: str
+    version_id: str
+    latest: bool
+    marker: bool
+
+
+Versions = list[Version]  # (``list`` is also a method name of the store)
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class S3Store(ObjectStore):
@@ -103,9 +126,69 @@ class S3Store(ObjectStore):
             raise StoreError(f"list {self.bucket}/{prefix}: {exc}") from exc
         return sorted(keys)
 
-    def delete(self, key: str) -> None:
-        """DELETE (S3 answers 204 for absent keys too)."""
+    def versions(self, prefix: str) -> Versions:
+        """Every version and delete marker under ``prefix`` (the API's order)."""
+        found: Versions = []
         try:
-            self.client.delete_object(Bucket=self.bucket, Key=key)
-        except (BotoCoreError, ClientError) as exc:
-            raise StoreError(f"delete {self.bucket}/{key}: {exc}") from exc
+            for page in self.client.get_paginator("list_object_versions").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                for kind, marker in (("Versions", False), ("DeleteMarkers", True)):
+                    found.extend(
+                        Version(v["Key"], v.get("VersionId") or "null", v["IsLatest"], marker)
+                        for v in page.get(kind, [])
+                    )
+        except ClientError as exc:
+            if _code(exc) == "NoSuchBucket":
+                return []
+            if _code(exc) in ("NotImplemented", "501"):  # no versioning here: plain keys
+                return [Version(k, "", True, False) for k in self.list(prefix)]
+            raise StoreError(f"list versions {self.bucket}/{prefix}: {exc}") from exc
+        except BotoCoreError as exc:
+            raise StoreError(f"list versions {self.bucket}/{prefix}: {exc}") from exc
+        return found
+
+    def _remove(self, versions: Versions) -> None:
+        for chunk in _chunks(versions):
+            objects = [
+                {"Key": v.key, "VersionId": v.version_id} if v.version_id else {"Key": v.key}
+                for v in chunk
+            ]
+            try:
+                answer = self.client.delete_objects(
+                    Bucket=self.bucket, Delete={"Objects": objects, "Quiet": True}
+                )
+            except (BotoCoreError, ClientError) as exc:
+                raise StoreError(f"delete in {self.bucket}: {exc}") from exc
+            if answer.get("Errors"):
+                first = answer["Errors"][0]
+                raise StoreError(
+                    f"delete {self.bucket}/{first.get('Key')}: {first.get('Code')} "
+                    f"({len(answer['Errors'])} of {len(objects)} failed)"
+                )
+
+    def delete(self, key: str) -> None:
+        """Delete every version of the key and its delete markers (absent keys: nothing)."""
+        self._remove([v for v in self.versions(key) if v.key == key])
+
+    def delete_prefix(self, prefix: str) -> int:
+        """Delete every version and delete marker under the prefix.
+
+        Returns how many keys were current objects (what a listing showed before).
+        """
+        versions = self.versions(prefix)
+        self._remove(versions)
+        return len({v.key for v in versions if v.latest and not v.marker})
+
+    def list_all(self, prefix: str) -> Keys:
+        """Keys with any version or delete marker under the prefix."""
+        return sorted({v.key for v in self.versions(prefix)})
+
+    def purge_history(self, key: str) -> None:
+        """Delete the key's noncurrent versions and delete markers, keeping the current one."""
+        self._remove([v for v in self.versions(key) if v.key == key and not v.latest])
+
+
+def _chunks(versions: Versions) -> Iterator[Versions]:
+    for start in range(0, len(versions), BATCH):
+        yield versions[start : start + BATCH]

@@ -122,6 +122,8 @@ class Settings(BaseSettings):
     s3_sse: Literal["AES256", "aws:kms"] = "AES256"
     s3_kms_key_id: str | None = None
     retention_days: int = Field(90, ge=1)
+    # after an erasure or retention run on PostgreSQL: VACUUM (or VACUUM FULL) the tables
+    erasure_vacuum: Literal["off", "vacuum", "full"] = "off"
     database_url: str | None = None  # None: SQLite in the data folder
     redis_url: str | None = None
     broker_url: str | None = None  # None: redis_url, else a broker in the data folder

@@ -1,9 +1,11 @@
 """Reviewers' decisions on review items, and what each does to the stored capture.
 
-``approve`` marks the item; ``correct`` keeps a corrected transcript as the label beside the
-original (row and ``metadata.json``); ``redact`` replaces character spans of the transcript
-with ``[TYPE]`` and silences the words they cover in the audio, rewriting the stored objects;
-``reject`` deletes the capture everywhere. Decisions are versioned (the latest supersedes,
+``approve`` marks the item; ``correct`` keeps a corrected transcript, redacted like any
+transcript (``review.corrections``), as the label beside the original (row and
+``metadata.json``); ``redact`` replaces character spans of the transcript with ``[TYPE]`` and
+silences the words they cover in the audio, rewriting the stored objects (and removing their
+earlier versions on a versioned bucket); ``reject`` deletes the capture everywhere, its
+decisions included. Decisions are versioned (the latest supersedes,
 every version is kept) and idempotent (repeating the latest adds nothing).
 """
 
@@ -30,6 +32,7 @@ from core.messages import Word
 from core.settings import Settings
 from redaction.audio import redact_audio
 from redaction.text import Entity
+from review.corrections import Correction, redact_correction
 
 TAGS = ("stt_error", "wrong_intent", "bad_response", "tts_artifact", "not_speech")
 STATUS_OF = {
@@ -159,11 +162,13 @@ def item_audio(settings: Settings, item_id: int) -> bytes:
 
 def decide(settings: Settings, item_id: int, decision: Decision, reviewer: str) -> dict[str, Any]:
     """Apply and record a decision; returns the item as it now is."""
+    correction = _corrected(decision)  # redacted before anything is stored
     with session_scope(settings) as session:
         item, capture = _item(session, item_id)
         _check(decision, capture)
+        record = _record(decision, correction)
         history = _history(session, item_id)
-        if history and _same(history[-1], decision):
+        if history and _same(history[-1], record):
             return _detail(settings, session, item, capture)  # a repeated request
         version = (history[-1].version if history else 0) + 1
         session.add(
@@ -171,12 +176,9 @@ def decide(settings: Settings, item_id: int, decision: Decision, reviewer: str) 
                 item_id=item.id,
                 session_id=item.session_id,
                 version=version,
-                decision=decision.decision,
-                transcript=decision.transcript if decision.decision == "correct" else None,
-                spans={"items": [s.model_dump() for s in decision.spans]},
-                tags={"items": list(decision.tags)},
                 reviewer=reviewer,
                 at=datetime.now(UTC),
+                **record,
             )
         )
         add_audit(
@@ -189,8 +191,8 @@ def decide(settings: Settings, item_id: int, decision: Decision, reviewer: str) 
         item.status, item.tags = STATUS_OF[decision.decision], {"items": list(decision.tags)}
         if decision.decision == "reject":
             return _reject(settings, session, item, capture)
-        if decision.decision == "correct":
-            capture.label = decision.transcript
+        if correction is not None:
+            capture.label = correction.text
         elif decision.decision == "redact":
             _redact(settings, item, capture, decision.spans)
         _rewrite_metadata(settings, capture, item)
@@ -198,9 +200,27 @@ def decide(settings: Settings, item_id: int, decision: Decision, reviewer: str) 
         return _detail(settings, session, item, capture)
 
 
-def _check(decision: Decision, capture: Capture) -> None:
-    if decision.decision == "correct" and decision.transcript is None:
+def _corrected(decision: Decision) -> Correction | None:
+    if decision.decision != "correct":
+        return None
+    if decision.transcript is None:
         raise InvalidDecision("a correction needs the corrected transcript")
+    return redact_correction(decision.transcript)
+
+
+def _record(decision: Decision, correction: Correction | None) -> dict[str, Any]:
+    """The decision's row as stored: a correction redacted, with its flagged spans."""
+    return {
+        "decision": decision.decision,
+        "transcript": correction.text if correction else None,
+        "spans": {
+            "items": correction.flags if correction else [s.model_dump() for s in decision.spans]
+        },
+        "tags": {"items": list(decision.tags)},
+    }
+
+
+def _check(decision: Decision, capture: Capture) -> None:
     if decision.decision == "redact":
         if not decision.spans:
             raise InvalidDecision("a redaction needs at least one span")
@@ -212,13 +232,8 @@ def _check(decision: Decision, capture: Capture) -> None:
                 )
 
 
-def _same(latest: ReviewDecision, decision: Decision) -> bool:
-    return (
-        latest.decision == decision.decision
-        and latest.transcript == (decision.transcript if decision.decision == "correct" else None)
-        and latest.spans.get("items", []) == [s.model_dump() for s in decision.spans]
-        and latest.tags.get("items", []) == list(decision.tags)
-    )
+def _same(latest: ReviewDecision, record: dict[str, Any]) -> bool:
+    return all(getattr(latest, name) == value for name, value in record.items())
 
 
 def _reject(
@@ -236,7 +251,7 @@ def _reject(
         assert batch is not None
         batch.rejected += int(siblings or 0)
     session.flush()
-    session.commit()  # the decision is recorded before the capture goes
+    session.commit()  # recorded and audited before the capture goes (the row goes with it)
     drop_turn(settings, StoredTurn.on(capture.session_id, capture.timestamp, capture.region))
     return detail
 
@@ -265,6 +280,7 @@ def _redact(settings: Settings, item: ReviewItem, capture: Capture, spans: list[
         store.put(
             _key(capture, "audio.flac"), encode_flac(silenced, rate), content_type="audio/flac"
         )
+        store.purge_history(_key(capture, "audio.flac"))  # the unredacted version goes
     pieces, cursor = [], 0
     for entity in entities:
         pieces += [text[cursor : entity.start], placeholder(entity)]
@@ -296,6 +312,7 @@ def _redact(settings: Settings, item: ReviewItem, capture: Capture, spans: list[
         capture.transcript.encode(),
         content_type="text/plain; charset=utf-8",
     )
+    store.purge_history(_key(capture, "transcript.txt"))
 
 
 def _merged(spans: list[Span]) -> list[Span]:
@@ -317,3 +334,4 @@ def _rewrite_metadata(settings: Settings, capture: Capture, item: ReviewItem) ->
     metadata.redaction = capture.redaction
     metadata.review = {"status": item.status, "label": capture.label, "tags": item.tags["items"]}
     store.put(key, metadata.to_json(), content_type="application/json")
+    store.purge_history(key)  # holds the transcript: no version from before a redaction stays

@@ -17,11 +17,19 @@ from capture.erasure import apply_change, expire
 from capture.feedback import NotStoredYet, apply_feedback
 from capture.keys import object_key
 from capture.metadata import user_id_for
-from capture.models import AuditEntry, Capture, ConsentEvent, FeedbackEvent, ReviewItem
+from capture.models import (
+    AuditEntry,
+    Capture,
+    ConsentEvent,
+    FeedbackEvent,
+    ReviewDecision,
+    ReviewItem,
+)
 from capture.spool import Spool
 from capture.store import open_store
 from core.db import session_scope
 from core.settings import Settings
+from review.decisions import Decision, decide
 from tests.utils.capture import USER, run_chain, spool_turn
 
 OTHER = user_id_for("user-2", "secret")
@@ -74,11 +82,32 @@ def test_opting_out_erases_the_user_everywhere_and_keeps_others(database: Settin
     with session_scope(database) as session:
         assert session.query(ReviewItem).count() == 0
         audit = session.scalars(select(AuditEntry)).one()
-        assert (audit.action, audit.subject, audit.actor) == ("erase_user", USER, "api")
-        assert audit.details == {"captures": 2, "spooled": 1, "objects": 6}
-        assert "Elm" not in json.dumps(audit.details)
         revocation = session.scalars(select(ConsentEvent)).one()
         assert revocation.granted is False and revocation.source == "api"
+        assert (audit.action, audit.subject, audit.actor) == (
+            "erase_user",
+            f"consent:{revocation.event_id}",  # the ledger's record, not the user
+            "api",
+        )
+        assert audit.details == {"captures": 2, "spooled": 1, "objects": 6}
+        assert "Elm" not in json.dumps(audit.details)
+
+
+def test_a_grant_applied_after_a_later_withdrawal_is_not_recorded(database: Settings) -> None:
+    grant = request_change(database, USER, granted=True, source="session")
+    revoke = request_change(database, USER, granted=False, source="api")
+    apply_change(database, revoke.event_id)
+    apply_change(database, grant.event_id)  # its task was retried and ran last
+    with session_scope(database) as session:
+        ledger = session.scalars(select(ConsentEvent)).all()
+        assert [(e.event_id, e.granted) for e in ledger] == [(revoke.event_id, False)]
+    assert ConsentOutbox(database).pending() == []
+    again = request_change(database, USER, granted=True, source="session")  # a new grant counts
+    apply_change(database, again.event_id)
+    with session_scope(database) as session:
+        assert [
+            e.granted for e in session.scalars(select(ConsentEvent).order_by(ConsentEvent.at))
+        ] == [False, True]
 
 
 @pytest.mark.parametrize("stopped_after", range(1, 6))
@@ -168,3 +197,34 @@ def test_feedback_after_upload_updates_the_row_the_metadata_and_the_queue(
     apply_feedback(database, "never-captured", "thumbs_up", "e3", at)  # nothing to update
     with pytest.raises(ValueError):
         apply_feedback(database, "rated", "meh", "e4", at)
+
+
+def corrections(settings: Settings) -> list[tuple[str, str | None]]:
+    with session_scope(settings) as session:
+        rows = session.execute(select(ReviewDecision.session_id, ReviewDecision.transcript))
+        return sorted((turn, text) for turn, text in rows)
+
+
+def test_retention_and_opting_out_take_reviewers_corrections_with_the_capture(
+    database: Settings,
+) -> None:
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    said = "my name is John Smith and my card is 4111 1111 1111 1111"
+    for turn_id, age in (("old", 91), ("recent", 10)):
+        spool_turn(
+            database, turn_id, transcript=said, timestamp=(now - timedelta(days=age)).isoformat()
+        )
+        run_chain(database, turn_id)
+    with session_scope(database) as session:
+        items = dict(session.execute(select(ReviewItem.session_id, ReviewItem.id)).all())
+    for turn_id, item_id in items.items():
+        fix = Decision(decision="correct", transcript=f"{said}, {turn_id}")
+        decide(database, item_id, fix, "rita")
+    label = "my name is John Smith and my card is [CREDIT_CARD]"
+    assert corrections(database) == [("old", f"{label}, old"), ("recent", f"{label}, recent")]
+
+    expire(database, now)
+    assert corrections(database) == [("recent", f"{label}, recent")]
+    change = request_change(database, USER, granted=False, source="api")
+    apply_change(database, change.event_id)
+    assert corrections(database) == [] and turn_ids(database) == []

@@ -16,13 +16,17 @@ CLI = [sys.executable, "-m", "api.cli"]
 
 
 def test_rules_follow_retention() -> None:
-    (rule,) = lifecycle_rules(90)
+    rule, markers = lifecycle_rules(90)
     assert rule["Expiration"] == {"Days": 90}
+    assert rule["NoncurrentVersionExpiration"] == {"NoncurrentDays": 1}
+    assert markers["Expiration"] == {"ExpiredObjectDeleteMarker": True}
+    assert markers["Filter"] == rule["Filter"] and "Days" not in markers["Expiration"]
     assert rule["Transitions"] == [{"Days": 30, "StorageClass": "STANDARD_IA"}]
     assert rule["Filter"] == {"Prefix": "raw/audio/voice_captures/"}
-    (expire_only,) = lifecycle_rules(90, ia_after_days=90)
+    expire_only, _ = lifecycle_rules(90, ia_after_days=90)
     assert "Transitions" not in expire_only
-    (long,) = lifecycle_rules(365, glacier_after_days=120)
+    long, _ = lifecycle_rules(365, glacier_after_days=120, noncurrent_days=3)
+    assert long["NoncurrentVersionExpiration"] == {"NoncurrentDays": 3}
     assert [t["StorageClass"] for t in long["Transitions"]] == ["STANDARD_IA", "GLACIER"]
 
 
@@ -80,6 +84,9 @@ def test_apply_lifecycle_puts_the_rules_on_every_bucket(tmp_path: Path) -> None:
             region_name="us-east-1",
         )
         client.create_bucket(Bucket="voice-captures-eu")  # the us bucket is made by the CLI
+        client.put_bucket_versioning(
+            Bucket="voice-captures-eu", VersioningConfiguration={"Status": "Enabled"}
+        )
         env = {
             **aws,
             "VOICE_STORAGE": "s3",
@@ -94,9 +101,13 @@ def test_apply_lifecycle_puts_the_rules_on_every_bucket(tmp_path: Path) -> None:
         out = done.stdout.decode()
         assert "applied to voice-captures-eu" in out and "applied to voice-captures-us" in out
         assert "monthly cost at 50,000 turns" in out
-        (rule,) = client.get_bucket_lifecycle_configuration(Bucket="voice-captures-eu")["Rules"]
+        rule, markers = client.get_bucket_lifecycle_configuration(Bucket="voice-captures-eu")[
+            "Rules"
+        ]
         assert client.get_bucket_lifecycle_configuration(Bucket="voice-captures-us")["Rules"]
         assert rule["Expiration"]["Days"] == 90
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
+        assert markers["Expiration"] == {"ExpiredObjectDeleteMarker": True}
         assert rule["Transitions"][0]["StorageClass"] == "STANDARD_IA"
         printed = json.loads(out[: out.index("monthly cost")])
         assert printed["Rules"][0]["ID"] == rule["ID"]

@@ -121,3 +121,54 @@ def test_s3_kms_and_unreachable_endpoint(s3_endpoint: str, tmp_path: Path) -> No
     )  # type: ignore[call-arg]
     with pytest.raises(StoreError):
         open_store(down, "eu").put(KEY, b"x", content_type="text/plain")
+
+
+def s3_store(endpoint: str, tmp_path: Path, bucket: str, *, versioned: bool) -> S3Store:
+    settings = Settings(data_dir=tmp_path, storage="s3", s3_endpoint_url=endpoint, _env_file=None)  # type: ignore[call-arg]
+    store = S3Store(settings, bucket)
+    store.ensure_bucket()
+    if versioned:
+        store.client.put_bucket_versioning(
+            Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
+        )
+    return store
+
+
+def all_versions(store: S3Store) -> list[tuple[str, bool, bool]]:
+    return sorted((v.key, v.latest, v.marker) for v in store.versions(""))
+
+
+@pytest.mark.usefixtures("aws_env")
+@pytest.mark.parametrize("versioned", [True, False])
+def test_s3_deletes_take_every_version_and_delete_marker(
+    s3_endpoint: str, tmp_path: Path, versioned: bool
+) -> None:
+    store = s3_store(s3_endpoint, tmp_path, f"deletes-{versioned}".lower(), versioned=versioned)
+    turn = KEY.rsplit("/", 1)[0] + "/"
+    store.put(KEY, SECRET, content_type="text/plain")
+    store.put(KEY, b"rewritten", content_type="text/plain")  # versioned: the first one stays
+    store.put(turn + "audio.flac", b"fLaC", content_type="audio/flac")
+    hidden = turn + "metadata.json"
+    store.put(hidden, b"{}", content_type="application/json")
+    store.client.delete_object(Bucket=store.bucket, Key=hidden)  # versioned: a marker only
+    neighbour = KEY.replace("/t1/", "/t10/")  # shares the prefix ".../t1" but not ".../t1/"
+    store.put(neighbour, b"keep", content_type="text/plain")
+    if versioned:  # what plain overwrites and deletes leave behind
+        assert len(all_versions(store)) == 6
+        old = next(v for v in store.versions(KEY) if not v.latest)
+        answer = store.client.get_object(Bucket=store.bucket, Key=KEY, VersionId=old.version_id)
+        assert answer["Body"].read() == SECRET
+        assert store.list(turn) == sorted([KEY, turn + "audio.flac"])
+        assert store.list_all(turn) == sorted([KEY, turn + "audio.flac", hidden])
+    else:
+        assert len(all_versions(store)) == 3
+
+    store.purge_history(KEY)  # after a rewrite: only the current version stays
+    assert [(v.latest, v.marker) for v in store.versions(KEY)] == [(True, False)]
+    assert store.get(KEY) == b"rewritten"
+
+    assert store.delete_prefix(turn) == 2  # the current objects: transcript and audio
+    assert all_versions(store) == [(neighbour, True, False)]
+    store.delete(neighbour)
+    store.delete(neighbour)  # absent: nothing to do
+    assert all_versions(store) == []

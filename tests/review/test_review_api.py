@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import httpx
 import numpy as np
 import pytest
@@ -24,7 +25,7 @@ from capture.erasure import apply_change
 from capture.flac import decode_flac
 from capture.keys import object_key
 from capture.metadata import user_id_for
-from capture.models import AuditEntry, Capture, ReviewBatch
+from capture.models import AuditEntry, Capture, ReviewBatch, ReviewDecision
 from capture.store import open_store
 from capture.store_s3 import S3Store
 from core.db import session_scope
@@ -233,6 +234,48 @@ def test_each_decision_changes_the_database_and_the_store(review: Review) -> Non
     assert stats["items_by_status"]["rejected"] == 1
     assert {t["tag"] for t in stats["top_error_tags"]} == {"bad_response", "stt_error"}
     assert stats["thumbs_up_rate"] == 0.333  # fine (up) against down and expiring (down)
+
+
+def test_a_correction_is_redacted_and_a_redaction_leaves_no_old_version(review: Review) -> None:
+    s3 = boto3.client("s3", endpoint_url=review.settings.s3_endpoint_url)
+    s3.put_bucket_versioning(
+        Bucket="voice-captures-eu", VersioningConfiguration={"Status": "Enabled"}
+    )
+    build_batch(review.settings, datetime.now(UTC))
+    pii = review.items()["pii/pii_review"]["id"]
+    path = f"/v1/admin/review/items/{pii}/decision"
+    said = "my name is John Smith and I live at 12 Elm Street, my card is 4111 1111 1111 1111"
+    fix = {"decision": "correct", "transcript": said, "tags": ["stt_error"]}
+    item = review.post(path, fix).json()["item"]
+    label = "my name is John Smith and I live at 12 Elm Street, my card is [CREDIT_CARD]"
+    assert item["label"] == label
+    flags = item["decisions"][-1]["spans"]
+    assert sorted((f["type"], label[f["start"] : f["end"]]) for f in flags) == [
+        ("PERSON", "John Smith"),
+        ("STREET_ADDRESS", "12 Elm Street"),
+    ]
+    again = review.post(path, fix).json()["item"]  # the same correction: nothing new
+    assert [d["version"] for d in again["decisions"]] == [1]
+    assert json.loads(review.stored("pii", "metadata.json"))["review"]["label"] == label
+    with session_scope(review.settings) as session:
+        assert session.scalars(select(ReviewDecision.transcript)).one() == label
+        assert session.get(Capture, "pii").label == label  # type: ignore[union-attr]
+
+    start = item["transcript"].index("John Smith")
+    span = {"start": start, "end": start + 10, "type": "PERSON"}
+    review.post(path, {"decision": "redact", "spans": [span]})
+    prefix = f"raw/audio/voice_captures/{NOW.date()}/pii/"
+    listed = s3.list_object_versions(Bucket="voice-captures-eu", Prefix=prefix)
+    assert "DeleteMarkers" not in listed
+    kept = sorted(v["Key"].removeprefix(prefix) for v in listed["Versions"])
+    assert kept == ["audio.flac", "metadata.json", "transcript.txt"]  # one version of each
+    for version in listed["Versions"]:
+        body = s3.get_object(
+            Bucket="voice-captures-eu", Key=version["Key"], VersionId=version["VersionId"]
+        )["Body"].read()
+        assert b"4111" not in body
+        if version["Key"].endswith("transcript.txt"):
+            assert body == b"my name is [PERSON] and I live at 12 Elm Street"
 
 
 def test_bad_input_gets_clear_errors(review: Review) -> None:

@@ -9,6 +9,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from tests.utils.processes import stop
 
@@ -16,9 +17,14 @@ QUEUES = "capture,redaction,persist,review"
 
 
 @contextmanager
-def celery_worker(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """Run ``celery -A workers worker`` until the block ends (then stop it)."""
-    with tempfile.TemporaryFile() as log:
+def celery_worker(
+    env: dict[str, str], log_path: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run ``celery -A workers worker`` until the block ends (then stop it).
+
+    Its output goes to ``log_path`` when given (kept for the test to read), else a temporary file.
+    """
+    with open(log_path, "w+b") if log_path else tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
             [
                 sys.executable,

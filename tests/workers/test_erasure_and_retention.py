@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from api.app import create_app
 from api.routes import me
 from api.voice.models import Models
+from capture.consent import ConsentOutbox, request_change
 from capture.models import AuditEntry, Capture, ConsentEvent, ReviewItem
 from capture.spool import Spool
 from capture.store import open_store
 from core.db import session_scope
 from core.settings import Settings
-from tests.utils.capture import enqueue, send_task, spool_turn, wait_until
+from review.decisions import Decision, decide
+from tests.utils.capture import USER, enqueue, send_task, spool_turn, wait_until
 from tests.utils.celery_worker import celery_worker
+from tests.utils.leaks import files_holding, found_in, objects_holding, rows_holding
 from tests.utils.server import serve_app
 
 
@@ -66,10 +71,10 @@ def test_delete_my_data_erases_within_one_worker_run(pipeline_env, models: Model
     assert Spool(settings).pending() == []
     with session_scope(settings) as session:
         audit = session.scalars(select(AuditEntry)).one()
-        assert audit.subject == carol and audit.actor == "api"
-        assert audit.details == {"captures": 2, "spooled": 1, "objects": 6}
         ledger = session.scalars(select(ConsentEvent)).one()
         assert (ledger.user_id, ledger.granted, ledger.source) == (carol, False, "api")
+        assert audit.subject == f"consent:{ledger.event_id}" and audit.actor == "api"
+        assert audit.details == {"captures": 2, "spooled": 1, "objects": 6}
 
 
 def test_the_daily_task_expires_old_captures_when_the_clock_moves(pipeline_env) -> None:
@@ -114,3 +119,54 @@ def batched(settings: Settings) -> list[str]:
         return list(
             session.scalars(select(ReviewItem.session_id).where(ReviewItem.batch_id.is_not(None)))
         )
+
+
+TOLD = "my name is John Smith and I live at 12 Elm Street, my card is 4111 1111 1111 1111"
+ANSWER = "Thank you John Smith, I have noted the Zanzibar question."
+CORRECTED = "my name is Jon Smythe and I live at 14 Elmwood Street, card 4111 1111 1111 1111"
+NEEDLES = [
+    USER,  # the user's hashed id
+    "John Smith",
+    "Elm Street",
+    "Zanzibar",
+    "Jon Smythe",
+    "Elmwood Street",
+    "4111 1111",
+]
+
+
+def test_after_an_erasure_nothing_of_the_user_is_left_anywhere(
+    pipeline_env, tmp_path_factory: pytest.TempPathFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, env = pipeline_env
+    caplog.set_level(logging.DEBUG)
+    worker_log = tmp_path_factory.mktemp("logs") / "worker.log"
+    grant = request_change(settings, USER, granted=True, source="session")
+    spool_turn(settings, "told", transcript=TOLD, response=ANSWER)
+    with celery_worker(env, log_path=worker_log):
+        send_task(env, "capture.consent", grant.event_id)
+        enqueue(env, "told")
+        wait_until(lambda: captured(settings) == ["told"] and Spool(settings).pending() == [])
+        with session_scope(settings) as session:
+            item = session.scalars(select(ReviewItem.id).where(ReviewItem.reason == "pii_review"))
+            fix = Decision(decision="correct", transcript=CORRECTED)
+            decide(settings, item.one(), fix, "rita")
+        assert rows_holding(settings, ["Jon Smythe"]) and rows_holding(settings, ["Zanzibar"])
+        assert objects_holding(settings, ["John Smith"])  # the scans see what is kept
+
+        revoke = request_change(settings, USER, granted=False, source="api")
+        send_task(env, "capture.consent", revoke.event_id)
+        wait_until(
+            lambda: captured(settings) == [] and ConsentOutbox(settings).pending() == [],
+            what="the erasure",
+        )
+    rows = rows_holding(settings, NEEDLES)
+    assert [(table, row["event_id"], row["granted"]) for table, row in rows] == [
+        ("consent_events", revoke.event_id, False)  # the ledger keeps the withdrawal only
+    ]
+    assert files_holding(settings.data_dir, NEEDLES) == {}  # spool, outbox, objects, keys
+    assert objects_holding(settings, NEEDLES) == {}  # decrypted, staging included
+    assert Spool(settings).pending() == [] and ConsentOutbox(settings).pending() == []
+    assert found_in(worker_log.read_bytes(), NEEDLES) == []
+    assert "capture.consent" in worker_log.read_text()  # the worker's log, read
+    assert found_in(caplog.text.encode(), NEEDLES) == []

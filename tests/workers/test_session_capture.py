@@ -113,7 +113,8 @@ async def test_feedback_after_upload_then_opting_out_erases_everything(
     with session_scope(config) as session:
         assert session.query(Capture).count() == 0 and session.query(ReviewItem).count() == 0
         ledger = session.scalars(select(ConsentEvent).order_by(ConsentEvent.at)).all()
-        assert [e.granted for e in ledger] == [True, False]
+        assert [e.granted for e in ledger] == [False]  # the withdrawal: the grant went too
         audit = session.scalars(select(AuditEntry)).one()
         assert audit.action == "erase_user" and audit.details["captures"] == 1
-        assert audit.subject == ledger[0].user_id and "bob" not in json.dumps(audit.details)
+        assert audit.subject == f"consent:{ledger[0].event_id}"
+        assert "bob" not in json.dumps(audit.details)
