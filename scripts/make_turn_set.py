@@ -73,8 +73,8 @@ VOICES = [
     Voice("piper-joe-lively", "piper", 0.95, 1.05, 0.9, 1.0),
     Voice("espeak-en-us", "espeak-ng", 0.91, espeak_voice="en-us", wpm=160),
     Voice("espeak-en-gb-f", "espeak-ng", 0.83, espeak_voice="en-gb+f3", wpm=145),
-    Voice("espeak-en-scotland", "espeak-ng", 1.0, espeak_voice="en-gb-scotland+m3", wpm=175),
-    Voice("espeak-en-caribbean", "espeak-ng", 0.86, espeak_voice="en-029+m2", wpm=150),
+    Voice("espeak-en-gb-rp", "espeak-ng", 0.89, espeak_voice="en-gb-x-rp", wpm=155),
+    Voice("espeak-en-us-f", "espeak-ng", 0.86, espeak_voice="en-us+f2", wpm=150),
 ]
 
 # Texts, by kind. "<0.7>" marks a pause of 0.7 s after the word before it.
