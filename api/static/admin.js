@@ -11,7 +11,8 @@
 import { $, element, showStatus, storage } from "./common.js";
 import { API, ApiError, failureText, request } from "./review-api.js";
 import { createEditor } from "./review-editor.js";
-import { DONE_WORDS, REASONS, batchLabel, formatDate, nextPending, progressText, words } from "./review-format.js";
+import { DONE_WORDS, batchLabel, nextPending, progressText } from "./review-format.js";
+import { createItemView } from "./review-item.js";
 import { createPlayer } from "./review-player.js";
 import { installShortcuts } from "./review-shortcuts.js";
 import { loadStats } from "./review-stats.js";
@@ -92,6 +93,8 @@ const editor = createEditor(els, {
   showError,
   clearError,
 });
+
+const view = createItemView(els, editor);
 
 const player = createPlayer(els, {
   fetchAudio: async (url) => (await api(url, { raw: true })).blob(),
@@ -295,13 +298,10 @@ async function showItem(index) {
   els.empty.hidden = true;
   els.item.hidden = false;
   els.item.setAttribute("aria-busy", "true");
-  els.position.textContent = String(index + 1);
-  els.count.textContent = String(state.items.length);
-  renderSummary(summary);
+  view.position(index, state.items.length);
+  view.summary(summary);
   editor.leave();
   setDecisionsEnabled(false);
-  els.prev.disabled = index === 0;
-  els.next.disabled = index === state.items.length - 1;
   player.unload();
   let detail;
   try {
@@ -315,18 +315,10 @@ async function showItem(index) {
   if (seq !== state.seq) return; // another item was asked for meanwhile
   state.detail = detail;
   state.items[index] = { ...summary, status: detail.status };
-  renderDetail(detail);
+  view.detail(detail);
+  setDecisionsEnabled(detail.status !== "rejected");
   els.item.removeAttribute("aria-busy");
   player.load(detail, () => seq === state.seq);
-}
-
-function renderSummary(summary) {
-  els.reason.textContent = REASONS[summary.reason] || words(summary.reason);
-  els.reason.dataset.reason = summary.reason;
-  els.itemStatus.textContent = words(summary.status);
-  els.itemStatus.dataset.status = summary.status;
-  els.session.textContent = summary.session_id;
-  els.created.textContent = formatDate(summary.created_at);
 }
 
 /** The detail could not be read (e.g. a rejected item whose capture is gone). */
@@ -335,14 +327,7 @@ function renderMissing(summary, err) {
     failed(err, "load the item");
     return;
   }
-  editor.render("", []);
-  editor.setEditable(false);
-  els.response.textContent = "";
-  els.labelLine.hidden = true;
-  els.history.replaceChildren();
-  els.historyCount.textContent = "";
-  els.metadata.textContent = "";
-  setTags([]);
+  view.blank();
   setDecisionsEnabled(false);
   if (summary.status === "rejected") {
     player.note("Rejected: the recording and transcript were deleted.");
@@ -352,66 +337,15 @@ function renderMissing(summary, err) {
   }
 }
 
-function renderDetail(detail) {
-  renderSummary(detail);
-  const rejected = detail.status === "rejected";
-  editor.render(detail.transcript || "", rejected ? [] : detail.spans || []);
-  editor.setEditable(!rejected);
-  els.response.textContent = detail.response || "";
-  els.labelLine.hidden = !detail.label;
-  els.labelText.textContent = detail.label || "";
-  setTags(detail.tags || []);
-  renderHistory(detail.decisions || []);
-  els.metadata.textContent = JSON.stringify(detail.metadata || {}, null, 2);
-  setDecisionsEnabled(!rejected);
-}
-
 function setDecisionsEnabled(enabled) {
-  for (const button of [els.approve, els.correct, els.redact, els.reject, els.mark]) {
-    button.disabled = !enabled || state.busy;
-  }
-  els.tags.forEach((box) => (box.disabled = !enabled));
-}
-
-function setTags(tags) {
-  els.tags.forEach((box) => (box.checked = tags.includes(box.value)));
-}
-
-function renderHistory(decisions) {
-  els.historyCount.textContent = `(${decisions.length})`;
-  if (decisions.length === 0) {
-    els.history.replaceChildren(element("li", "hint", "No decision yet."));
-    return;
-  }
-  els.history.replaceChildren(
-    ...decisions.map((d) => {
-      const li = element("li");
-      li.appendChild(element("strong", null, `v${d.version} ${words(d.decision)}`));
-      li.appendChild(document.createTextNode(` by ${d.reviewer}, ${formatDate(d.at)}`));
-      if (d.tags && d.tags.length) {
-        li.appendChild(document.createTextNode(` · tags: ${d.tags.map(words).join(", ")}`));
-      }
-      if (d.spans && d.spans.length) {
-        li.appendChild(document.createTextNode(` · ${d.spans.length} span(s)`));
-      }
-      if (d.transcript) {
-        li.appendChild(document.createTextNode(" · "));
-        li.appendChild(element("q", null, d.transcript));
-      }
-      return li;
-    }),
-  );
+  view.enableDecisions(enabled, state.busy);
 }
 
 // ---- decisions and moving around -------------------------------------------------------
 
 function setBusy(busy) {
   state.busy = busy;
-  els.item.classList.toggle("busy", busy);
-  const rejected = !state.detail || state.detail.status === "rejected";
-  for (const button of [els.approve, els.correct, els.redact, els.reject, els.mark]) {
-    button.disabled = busy || rejected;
-  }
+  view.showBusy(busy, !state.detail || state.detail.status === "rejected");
 }
 
 async function decide(decision, extra) {
@@ -425,13 +359,13 @@ async function decide(decision, extra) {
   editor.leave();
   setBusy(true);
   try {
-    const body = { decision, tags: els.tags.filter((box) => box.checked).map((box) => box.value), ...extra };
+    const body = { decision, tags: view.checkedTags(), ...extra };
     const result = await api(`${API}/review/items/${summary.id}/decision`, { method: "POST", body });
     clearError();
     const item = (result && result.item) || { ...summary, status: DONE_WORDS[decision] };
     state.items[state.index] = { ...summary, status: item.status };
     state.detail = { ...state.detail, ...item };
-    renderSummary(state.items[state.index]);
+    view.summary(state.items[state.index]);
     if (decision === "reject") {
       // The capture is gone, and with it every item of that turn.
       state.items = state.items.filter((i) => i.session_id !== summary.session_id);
