@@ -5,7 +5,8 @@
  * WebSocket -> JSON events (transcripts, answer text, latency) and binary audio, played
  * gaplessly by scheduling one AudioBuffer after the other (voice-audio.js does the sound).
  */
-import { $, element, showStatus, storage } from "./common.js";
+import { $, showStatus, storage } from "./common.js";
+import { appendTurn, scrollToLast, showChoice } from "./voice-log.js";
 import { closeMic, ensureAudioContext, openMic, playChunk, setPlaybackRate, stopPlayback } from "./voice-audio.js";
 
 window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
@@ -382,69 +383,10 @@ function onEvent(s, event) {
 
 // ---- the conversation log -------------------------------------------------------------
 
-const THUMB_PATH =
-  "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 " +
-  "7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23" +
-  ".14-.47.14-.73v-2z";
-
-function thumbIcon() {
-  const ns = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(ns, "svg");
-  svg.setAttribute("viewBox", "0 0 24 24");
-  svg.setAttribute("width", "18");
-  svg.setAttribute("height", "18");
-  svg.setAttribute("aria-hidden", "true");
-  svg.setAttribute("focusable", "false");
-  const path = document.createElementNS(ns, "path");
-  path.setAttribute("d", THUMB_PATH);
-  path.setAttribute("fill", "currentColor");
-  svg.appendChild(path);
-  return svg;
-}
-
 function addTurn(s, turnId, text) {
-  const li = element("li", "turn");
-  li.dataset.turnId = turnId;
-
-  const user = element("div", "bubble user");
-  user.appendChild(element("span", "who", "You"));
-  user.appendChild(element("p", "user-text", text));
-
-  const assistant = element("div", "bubble assistant");
-  assistant.appendChild(element("span", "who", "Assistant"));
-  const answer = element("p", "assistant-text");
-  assistant.appendChild(answer);
-
-  const footer = element("div", "turn-footer");
-  const meta = element("small", "turn-meta");
-  const feedback = element("div", "feedback");
-  feedback.setAttribute("role", "group");
-  feedback.setAttribute("aria-label", "Rate this answer");
-  const turn = { id: turnId, session: s, el: li, answer, meta, choice: null, buttons: {} };
-  for (const [value, label] of [
-    ["thumbs_up", "Good answer"],
-    ["thumbs_down", "Bad answer"],
-  ]) {
-    const button = element("button", `thumb ${value === "thumbs_down" ? "down" : "up"}`);
-    button.type = "button";
-    button.setAttribute("aria-label", label);
-    button.title = label;
-    button.setAttribute("aria-pressed", "false");
-    button.appendChild(thumbIcon());
-    button.addEventListener("click", () => giveFeedback(turn, value));
-    feedback.appendChild(button);
-    turn.buttons[value] = button;
-  }
-  footer.appendChild(meta);
-  footer.appendChild(feedback);
-  assistant.appendChild(footer);
-
-  li.appendChild(user);
-  li.appendChild(assistant);
-  els.log.appendChild(li);
   els.logEmpty.hidden = true;
+  const turn = appendTurn(els.log, { id: turnId, session: s, text, onFeedback: giveFeedback });
   turns.set(turnId, turn);
-  scrollToEnd();
   return turn;
 }
 
@@ -455,19 +397,11 @@ function giveFeedback(turn, value) {
     return;
   }
   send(s, { type: "feedback", turn_id: turn.id, value });
-  turn.choice = value;
-  for (const [name, button] of Object.entries(turn.buttons)) {
-    const chosen = name === value;
-    button.setAttribute("aria-pressed", chosen ? "true" : "false");
-    button.classList.toggle("chosen", chosen);
-  }
+  showChoice(turn, value);
 }
 
 function scrollToEnd() {
-  const last = els.log.lastElementChild;
-  if (last && typeof last.scrollIntoView === "function") {
-    last.scrollIntoView({ block: "end", behavior: "smooth" });
-  }
+  scrollToLast(els.log);
 }
 
 // ---- first load -----------------------------------------------------------------------
