@@ -284,7 +284,9 @@ export function createEditor(els, { detail, onSubmit, showError, clearError }) {
     if (selection && !selection.isCollapsed) return; // words were selected: maybe to redact
     const range = selection && selection.rangeCount ? selection.getRangeAt(0) : null;
     const offset =
-      range && els.editor.contains(range.startContainer) ? offsetAt(range.startContainer, range.startOffset) : null; // a click beside the words: edit at the end
+      range && els.editor.contains(range.startContainer)
+        ? offsetAt(range.startContainer, range.startOffset)
+        : null; // a click beside the words: edit at the end
     clickTimer = window.setTimeout(() => {
       const now = window.getSelection();
       if (!state.editing && (!now || now.isCollapsed)) enter(offset);
