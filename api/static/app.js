@@ -3,604 +3,415 @@
  *
  * Microphone -> AudioWorklet (pcm-worklet.js: 16 kHz PCM16, 40 ms frames) -> WebSocket.
  * WebSocket -> JSON events (transcripts, answer text, latency) and binary audio, played
- * gaplessly by scheduling one AudioBuffer after the other.
+ * gaplessly by scheduling one AudioBuffer after the other (voice-audio.js does the sound).
  */
-"use strict";
+import { $, showStatus, storage } from "./common.js";
+import { appendTurn, scrollToLast, showChoice } from "./voice-log.js";
+import { closeMic, ensureAudioContext, openMic, playChunk, setPlaybackRate, stopPlayback } from "./voice-audio.js";
 
 window.voiceDebug = { audioChunksPlayed: 0, lastTurnEnd: null };
 
-(() => {
-  const CONSENT_KEY = "voice-consent";
-  const USER_KEY = "voice-user";
-  const VOICE_KEY = "voice-choice";
-  const FRAME_MS = 40;
-  const TARGET_RATE = 16000;
-  const MAX_PENDING_FRAMES = 75; // 3 s of speech kept while the session opens
-  const PLAYBACK_MARGIN_S = 0.08; // lead given to a chunk that would start in the past
+const CONSENT_KEY = "voice-consent";
+const USER_KEY = "voice-user";
+const VOICE_KEY = "voice-choice";
+const MAX_PENDING_FRAMES = 75; // 3 s of speech kept while the session opens
+const { get: storageGet, set: storageSet } = storage("localStorage"); // off: this page only
+const els = {
+  start: $("start"),
+  interrupt: $("interrupt"),
+  voice: $("voice"),
+  partial: $("partial"),
+  log: $("transcript-log"),
+  logEmpty: $("log-empty"),
+  status: $("status"),
+  dialog: $("consent-dialog"),
+  allow: $("consent-allow"),
+  deny: $("consent-deny"),
+  toggle: $("consent-toggle"),
+  toggleState: $("consent-state"),
+  note: $("consent-note"),
+  erase: $("erase-data"),
+};
 
-  const $ = (id) => document.getElementById(id);
-  const els = {
-    start: $("start"),
-    interrupt: $("interrupt"),
-    voice: $("voice"),
-    partial: $("partial"),
-    log: $("transcript-log"),
-    logEmpty: $("log-empty"),
-    status: $("status"),
-    dialog: $("consent-dialog"),
-    allow: $("consent-allow"),
-    deny: $("consent-deny"),
-    toggle: $("consent-toggle"),
-    toggleState: $("consent-state"),
-    note: $("consent-note"),
-    erase: $("erase-data"),
-  };
+// ---- small helpers ------------------------------------------------------------------
 
-  // ---- small helpers ------------------------------------------------------------------
-
-  function storageGet(key) {
-    try {
-      return window.localStorage.getItem(key);
-    } catch (_) {
-      return null; // storage disabled: behave as a first visit
-    }
+/**
+ * This browser's user identifier: random, made on the first visit and kept. Captures are
+ * filed under a keyed hash of it, and it is the token that erases them (DELETE /v1/me/data).
+ */
+function userToken() {
+  let token = storageGet(USER_KEY);
+  if (!token || !/^[0-9a-f]{32}$/.test(token)) {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    storageSet(USER_KEY, token);
   }
+  return token;
+}
 
-  function storageSet(key, value) {
-    try {
-      window.localStorage.setItem(key, value);
-    } catch (_) {
-      /* the choice then lasts for this page only */
-    }
-  }
-
-  /**
-   * This browser's user identifier: random, made on the first visit and kept. Captures are
-   * filed under a keyed hash of it, and it is the token that erases them (DELETE /v1/me/data).
-   */
-  function userToken() {
-    let token = storageGet(USER_KEY);
-    if (!token || !/^[0-9a-f]{32}$/.test(token)) {
-      const bytes = new Uint8Array(16);
-      window.crypto.getRandomValues(bytes);
-      token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-      storageSet(USER_KEY, token);
-    }
-    return token;
-  }
-
-  async function eraseMyData() {
-    try {
-      const response = await fetch("/v1/me/data", {
-        method: "DELETE",
-        headers: { Authorization: `Bearer ${userToken()}` },
-      });
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      return true;
-    } catch (err) {
-      showNote(`Your data could not be erased just now (${err.message}). Please try again.`);
-      return false;
-    }
-  }
-
-  function setStatus(text, state) {
-    els.status.textContent = text;
-    els.status.dataset.state = state || "idle";
-  }
-
-  function socketUrl() {
-    const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
-    return `${scheme}//${window.location.host}/v1/voice`;
-  }
-
-  // ---- consent --------------------------------------------------------------------------
-
-  /** true, false, or null when the user has not chosen yet. */
-  function consent() {
-    const value = storageGet(CONSENT_KEY);
-    if (value === "granted") return true;
-    if (value === "denied") return false;
-    return null;
-  }
-
-  function showConsent() {
-    const granted = consent() === true;
-    els.toggle.checked = granted;
-    els.toggleState.textContent = granted ? "on" : "off";
-  }
-
-  function sessionLive() {
-    return Boolean(session && session.started && session.ws.readyState === WebSocket.OPEN);
-  }
-
-  function setConsent(granted, announce) {
-    const before = consent();
-    storageSet(CONSENT_KEY, granted ? "granted" : "denied");
-    showConsent();
-    if (sessionLive()) {
-      send(session, { type: "consent", granted }); // a withdrawal erases on the server
-    } else if (!granted && before === true) {
-      eraseMyData();
-    }
-    if (!announce) return;
-    if (granted) {
-      showNote("Data sharing is on. Thank you: your voice and transcripts from now on help improve the assistant.");
-    } else if (before === true) {
-      showNote("Data sharing is off. Your recordings and transcripts will be erased, and nothing more will be kept.");
-    } else {
-      showNote("Data sharing is off. Nothing from your conversations is kept.");
-    }
-  }
-
-  function showNote(text) {
-    els.note.textContent = text;
-    els.note.hidden = false;
-  }
-
-  let consentWaiters = [];
-
-  function askConsent() {
-    if (!els.dialog.open) {
-      if (typeof els.dialog.showModal === "function") els.dialog.showModal();
-      else els.dialog.setAttribute("open", "");
-    }
-    return new Promise((resolve) => consentWaiters.push(resolve));
-  }
-
-  function closeConsent(granted) {
-    if (granted !== null) setConsent(granted, true);
-    if (els.dialog.open) {
-      if (typeof els.dialog.close === "function") els.dialog.close();
-      else els.dialog.removeAttribute("open");
-    }
-    const waiters = consentWaiters;
-    consentWaiters = [];
-    waiters.forEach((resolve) => resolve(consent()));
-  }
-
-  els.erase.addEventListener("click", async () => {
-    storageSet(CONSENT_KEY, "denied");
-    showConsent();
-    if (sessionLive()) send(session, { type: "consent", granted: false });
-    if (await eraseMyData()) {
-      showNote("Your recordings and transcripts are being erased. Data sharing is off.");
-    }
-  });
-
-  els.allow.addEventListener("click", () => closeConsent(true));
-  els.deny.addEventListener("click", () => closeConsent(false));
-  els.dialog.addEventListener("close", () => closeConsent(null)); // Escape: undecided for now
-  els.toggle.addEventListener("change", () => setConsent(els.toggle.checked, true));
-
-  // ---- audio ----------------------------------------------------------------------------
-
-  let audioContext = null;
-  let workletLoaded = null;
-  let mic = null; // {stream, source, node, sink}
-  const playback = { sampleRate: 0, nextStartTime: 0, sources: new Set(), output: null };
-
-  function ensureAudioContext() {
-    if (!audioContext) {
-      const Context = window.AudioContext || window.webkitAudioContext;
-      audioContext = new Context({ latencyHint: "interactive" });
-      playback.output = audioContext.createGain();
-      playback.output.connect(audioContext.destination);
-    }
-    if (audioContext.state === "suspended") audioContext.resume();
-    return audioContext;
-  }
-
-  async function openMic() {
-    const ctx = ensureAudioContext();
-    if (!workletLoaded) workletLoaded = ctx.audioWorklet.addModule("/static/pcm-worklet.js");
-    await workletLoaded;
-    const stream = await navigator.mediaDevices.getUserMedia({
-      audio: {
-        // Echo cancellation keeps the answer's own sound from interrupting it. Noise
-        // suppression and auto gain stay off: they squash quiet speech after a pause below
-        // what the server's voice detection hears (JFK's "ask not" was lost with them on).
-        echoCancellation: true,
-        noiseSuppression: false,
-        autoGainControl: false,
-        channelCount: { ideal: 1 },
-      },
+async function eraseMyData() {
+  try {
+    const response = await fetch("/v1/me/data", {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${userToken()}` },
     });
-    const source = ctx.createMediaStreamSource(stream);
-    const node = new AudioWorkletNode(ctx, "pcm-downsampler", {
-      numberOfInputs: 1,
-      numberOfOutputs: 1,
-      outputChannelCount: [1],
-      processorOptions: { targetRate: TARGET_RATE, frameMs: FRAME_MS },
-    });
-    // The worklet's output is silence; routing it through a muted gain keeps it pulled.
-    const sink = ctx.createGain();
-    sink.gain.value = 0;
-    node.port.onmessage = (event) => sendAudio(event.data);
-    source.connect(node);
-    node.connect(sink);
-    sink.connect(ctx.destination);
-    mic = { stream, source, node, sink };
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    return true;
+  } catch (err) {
+    showNote(`Your data could not be erased just now (${err.message}). Please try again.`);
+    return false;
   }
+}
 
-  function closeMic() {
-    if (!mic) return;
-    mic.node.port.onmessage = null;
-    mic.node.port.postMessage("stop");
-    mic.source.disconnect();
-    mic.node.disconnect();
-    mic.sink.disconnect();
-    mic.stream.getTracks().forEach((track) => track.stop());
-    mic = null;
-  }
+function setStatus(text, state) {
+  showStatus(els.status, text, state);
+}
 
-  function playChunk(buffer) {
-    if (!audioContext || !playback.sampleRate) return;
-    const samples = buffer.byteLength >> 1;
-    if (samples === 0) return;
-    const view = new DataView(buffer);
-    const audio = audioContext.createBuffer(1, samples, playback.sampleRate);
-    const channel = audio.getChannelData(0);
-    for (let i = 0; i < samples; i++) channel[i] = view.getInt16(i * 2, true) / 32768;
-    const source = audioContext.createBufferSource();
-    source.buffer = audio;
-    source.connect(playback.output);
-    const startAt = Math.max(playback.nextStartTime, audioContext.currentTime + PLAYBACK_MARGIN_S);
-    source.start(startAt);
-    playback.nextStartTime = startAt + audio.duration;
-    playback.sources.add(source);
-    source.onended = () => playback.sources.delete(source);
-    window.voiceDebug.audioChunksPlayed += 1;
-  }
+function socketUrl() {
+  const scheme = window.location.protocol === "https:" ? "wss:" : "ws:";
+  return `${scheme}//${window.location.host}/v1/voice`;
+}
 
-  function stopPlayback() {
-    for (const source of playback.sources) {
-      source.onended = null;
-      try {
-        source.stop();
-      } catch (_) {
-        /* not started yet in some engines */
-      }
-      source.disconnect();
-    }
-    playback.sources.clear();
-    playback.nextStartTime = 0;
-  }
+// ---- consent --------------------------------------------------------------------------
 
-  // ---- the session ----------------------------------------------------------------------
+/** true, false, or null when the user has not chosen yet. */
+function consent() {
+  const value = storageGet(CONSENT_KEY);
+  if (value === "granted") return true;
+  if (value === "denied") return false;
+  return null;
+}
 
-  let session = null; // {ws, started, ready, pending, closing, lastError, id}
-  let running = false; // the user pressed Start and has not stopped
-  let currentTurn = null;
-  const turns = new Map();
+function showConsent() {
+  const granted = consent() === true;
+  els.toggle.checked = granted;
+  els.toggleState.textContent = granted ? "on" : "off";
+}
 
-  function send(s, message) {
-    if (s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(message));
-  }
+function sessionLive() {
+  return Boolean(session && session.started && session.ws.readyState === WebSocket.OPEN);
+}
 
-  function sendAudio(frame) {
-    const s = session;
-    if (!s || s.closing) return;
-    if (!s.ready) {
-      s.pending.push(frame);
-      if (s.pending.length > MAX_PENDING_FRAMES) s.pending.shift();
-      return;
-    }
-    if (s.ws.readyState === WebSocket.OPEN) s.ws.send(frame);
-  }
-
-  function openSession() {
-    const s = {
-      ws: new WebSocket(socketUrl()),
-      started: false,
-      ready: false,
-      pending: [],
-      closing: false,
-      lastError: null,
-      id: null,
-    };
-    session = s;
-    s.ws.binaryType = "arraybuffer";
-    setStatus("Connecting…", "connecting");
-    s.ws.addEventListener("open", () => {
-      if (session !== s) return;
-      send(s, {
-        type: "start",
-        voice: els.voice.value,
-        consent: consent() === true,
-        user: userToken(),
-      });
-      s.started = true;
-    });
-    s.ws.addEventListener("message", (event) => {
-      if (session !== s) return;
-      if (typeof event.data === "string") {
-        let message;
-        try {
-          message = JSON.parse(event.data);
-        } catch (_) {
-          return;
-        }
-        onEvent(s, message);
-      } else {
-        playChunk(event.data);
-      }
-    });
-    s.ws.addEventListener("close", (event) => onClose(s, event));
-    return s;
-  }
-
-  function closeSession() {
-    const s = session;
-    if (!s) return;
-    s.closing = true;
-    session = null;
-    if (s.ws.readyState === WebSocket.OPEN) {
-      send(s, { type: "stop" });
-      // The server closes with 1000 after stop; close from here if it does not.
-      window.setTimeout(() => s.ws.close(1000), 2000);
-    } else {
-      s.ws.close();
-    }
-    els.interrupt.disabled = true;
-  }
-
-  function onClose(s, event) {
-    if (session !== s) return; // a session we closed ourselves
-    session = null;
-    const why = {
-      1000: "The session ended.",
-      1001: "The server is shutting down.",
-      1008: "The server refused the session.",
-      1009: "An audio frame was too large.",
-      1013: "The service is busy or still loading; try again shortly.",
-    }[event.code] || `The connection was lost (code ${event.code}).`;
-    const text = s.lastError ? `Error: ${s.lastError} — disconnected.` : `Disconnected. ${why}`;
-    setStatus(text, s.lastError || event.code !== 1000 ? "error" : "idle");
-    stopRunning(false);
-  }
-
-  async function startRunning() {
-    ensureAudioContext(); // inside the click: audio may play
-    if (consent() === null) {
-      setStatus("Choose whether to share data to go on.", "idle");
-      await askConsent();
-    }
-    running = true;
-    setStartButton();
-    els.partial.textContent = "";
-    openSession();
-    try {
-      await openMic();
-    } catch (error) {
-      const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
-      closeSession();
-      stopRunning(false);
-      setStatus(
-        denied
-          ? "Error: microphone access was refused. Allow it in the browser's site settings and try again."
-          : `Error: the microphone could not be opened (${(error && error.message) || error}).`,
-        "error",
-      );
-      return;
-    }
-    if (!running) closeMic(); // stopped while the microphone was opening
-  }
-
-  function stopRunning(sendStop) {
-    if (sendStop) {
-      closeSession();
-      setStatus("Stopped.", "idle");
-    }
-    running = false;
-    closeMic();
-    stopPlayback();
-    els.partial.textContent = "";
-    els.interrupt.disabled = true;
-    currentTurn = null;
-    setStartButton();
-  }
-
-  function setStartButton() {
-    els.start.textContent = running ? "Stop" : "Start";
-    els.start.setAttribute("aria-pressed", running ? "true" : "false");
-    els.start.classList.toggle("recording", running);
-  }
-
-  els.start.addEventListener("click", () => {
-    if (running) stopRunning(true);
-    else startRunning();
-  });
-
-  els.interrupt.addEventListener("click", () => {
-    if (session && session.ready) send(session, { type: "interrupt" });
-    stopPlayback();
-  });
-
-  els.voice.addEventListener("change", () => {
-    storageSet(VOICE_KEY, els.voice.value);
-    if (running && session) {
-      // The voice is chosen in `start`: reopen the session, keeping the microphone.
-      closeSession();
-      stopPlayback();
-      currentTurn = null;
-      openSession();
-    } else {
-      setStatus(`Voice set to ${els.voice.value}; it applies when you press Start.`, "idle");
-    }
-  });
-
-  // ---- server events --------------------------------------------------------------------
-
-  function onEvent(s, event) {
-    switch (event.type) {
-      case "ready": {
-        s.ready = true;
-        s.id = event.session_id;
-        els.interrupt.disabled = false;
-        setStatus(`Listening (voice: ${event.voice}). Speak any time.`, "live");
-        const pending = s.pending;
-        s.pending = [];
-        pending.forEach((frame) => s.ws.send(frame));
-        break;
-      }
-      case "partial_transcript":
-        els.partial.textContent = event.text;
-        break;
-      case "transcript":
-        els.partial.textContent = "";
-        currentTurn = addTurn(s, event.turn_id, event.text);
-        setStatus("Answering…", "live");
-        break;
-      case "nlu":
-        if (currentTurn) currentTurn.el.dataset.intent = event.intent || "";
-        break;
-      case "response_delta":
-        if (currentTurn) {
-          currentTurn.answer.textContent += event.text;
-          scrollToEnd();
-        }
-        break;
-      case "audio_start":
-        playback.sampleRate = event.sample_rate;
-        break;
-      case "audio_end":
-        break;
-      case "turn_end": {
-        window.voiceDebug.lastTurnEnd = event;
-        const turn = turns.get(event.turn_id);
-        if (turn) {
-          if (event.response) turn.answer.textContent = event.response;
-          const ms = event.latency && event.latency.first_audio_ms;
-          if (typeof ms === "number") turn.meta.textContent = `First audio after ${Math.round(ms)} ms`;
-        }
-        if (currentTurn && currentTurn.id === event.turn_id) currentTurn = null;
-        setStatus("Listening. Speak any time.", "live");
-        break;
-      }
-      case "interrupted": {
-        stopPlayback();
-        const turn = turns.get(event.turn_id);
-        if (turn) turn.el.classList.add("interrupted");
-        if (turn && !turn.meta.textContent) turn.meta.textContent = "Interrupted";
-        if (currentTurn && currentTurn.id === event.turn_id) currentTurn = null;
-        setStatus("Interrupted. Listening.", "live");
-        break;
-      }
-      case "error":
-        s.lastError = event.message || event.code;
-        setStatus(`Error: ${event.message || event.code}`, "error");
-        break;
-      default:
-        break;
-    }
-  }
-
-  // ---- the conversation log -------------------------------------------------------------
-
-  const THUMB_PATH =
-    "M1 21h4V9H1v12zm22-11c0-1.1-.9-2-2-2h-6.31l.95-4.57.03-.32c0-.41-.17-.79-.44-1.06L14.17 1 " +
-    "7.59 7.59C7.22 7.95 7 8.45 7 9v10c0 1.1.9 2 2 2h9c.83 0 1.54-.5 1.84-1.22l3.02-7.05c.09-.23" +
-    ".14-.47.14-.73v-2z";
-
-  function thumbIcon() {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("width", "18");
-    svg.setAttribute("height", "18");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const path = document.createElementNS(ns, "path");
-    path.setAttribute("d", THUMB_PATH);
-    path.setAttribute("fill", "currentColor");
-    svg.appendChild(path);
-    return svg;
-  }
-
-  function element(tag, className, text) {
-    const el = document.createElement(tag);
-    if (className) el.className = className;
-    if (text) el.textContent = text;
-    return el;
-  }
-
-  function addTurn(s, turnId, text) {
-    const li = element("li", "turn");
-    li.dataset.turnId = turnId;
-
-    const user = element("div", "bubble user");
-    user.appendChild(element("span", "who", "You"));
-    user.appendChild(element("p", "user-text", text));
-
-    const assistant = element("div", "bubble assistant");
-    assistant.appendChild(element("span", "who", "Assistant"));
-    const answer = element("p", "assistant-text");
-    assistant.appendChild(answer);
-
-    const footer = element("div", "turn-footer");
-    const meta = element("small", "turn-meta");
-    const feedback = element("div", "feedback");
-    feedback.setAttribute("role", "group");
-    feedback.setAttribute("aria-label", "Rate this answer");
-    const turn = { id: turnId, session: s, el: li, answer, meta, choice: null, buttons: {} };
-    for (const [value, label] of [
-      ["thumbs_up", "Good answer"],
-      ["thumbs_down", "Bad answer"],
-    ]) {
-      const button = element("button", `thumb ${value === "thumbs_down" ? "down" : "up"}`);
-      button.type = "button";
-      button.setAttribute("aria-label", label);
-      button.title = label;
-      button.setAttribute("aria-pressed", "false");
-      button.appendChild(thumbIcon());
-      button.addEventListener("click", () => giveFeedback(turn, value));
-      feedback.appendChild(button);
-      turn.buttons[value] = button;
-    }
-    footer.appendChild(meta);
-    footer.appendChild(feedback);
-    assistant.appendChild(footer);
-
-    li.appendChild(user);
-    li.appendChild(assistant);
-    els.log.appendChild(li);
-    els.logEmpty.hidden = true;
-    turns.set(turnId, turn);
-    scrollToEnd();
-    return turn;
-  }
-
-  function giveFeedback(turn, value) {
-    const s = turn.session;
-    if (session !== s || s.ws.readyState !== WebSocket.OPEN) {
-      setStatus("Feedback is taken only while the session of that answer is open.", "error");
-      return;
-    }
-    send(s, { type: "feedback", turn_id: turn.id, value });
-    turn.choice = value;
-    for (const [name, button] of Object.entries(turn.buttons)) {
-      const chosen = name === value;
-      button.setAttribute("aria-pressed", chosen ? "true" : "false");
-      button.classList.toggle("chosen", chosen);
-    }
-  }
-
-  function scrollToEnd() {
-    const last = els.log.lastElementChild;
-    if (last && typeof last.scrollIntoView === "function") {
-      last.scrollIntoView({ block: "end", behavior: "smooth" });
-    }
-  }
-
-  // ---- first load -----------------------------------------------------------------------
-
-  const savedVoice = storageGet(VOICE_KEY);
-  if (savedVoice && [...els.voice.options].some((o) => o.value === savedVoice)) {
-    els.voice.value = savedVoice;
-  }
+function setConsent(granted, announce) {
+  const before = consent();
+  storageSet(CONSENT_KEY, granted ? "granted" : "denied");
   showConsent();
-  if (!window.isSecureContext || !navigator.mediaDevices || !window.AudioWorkletNode) {
-    setStatus("Error: this browser cannot record here (it needs HTTPS or localhost, and AudioWorklet).", "error");
+  if (sessionLive()) {
+    send(session, { type: "consent", granted }); // a withdrawal erases on the server
+  } else if (!granted && before === true) {
+    eraseMyData();
   }
-  if (consent() === null) askConsent();
-})();
+  if (!announce) return;
+  if (granted) {
+    showNote("Data sharing is on. Thank you: your voice and transcripts from now on help improve the assistant.");
+  } else if (before === true) {
+    showNote("Data sharing is off. Your recordings and transcripts will be erased, and nothing more will be kept.");
+  } else {
+    showNote("Data sharing is off. Nothing from your conversations is kept.");
+  }
+}
+
+function showNote(text) {
+  els.note.textContent = text;
+  els.note.hidden = false;
+}
+
+let consentWaiters = [];
+
+function askConsent() {
+  if (!els.dialog.open) {
+    if (typeof els.dialog.showModal === "function") els.dialog.showModal();
+    else els.dialog.setAttribute("open", "");
+  }
+  return new Promise((resolve) => consentWaiters.push(resolve));
+}
+
+function closeConsent(granted) {
+  if (granted !== null) setConsent(granted, true);
+  if (els.dialog.open) {
+    if (typeof els.dialog.close === "function") els.dialog.close();
+    else els.dialog.removeAttribute("open");
+  }
+  const waiters = consentWaiters;
+  consentWaiters = [];
+  waiters.forEach((resolve) => resolve(consent()));
+}
+
+els.erase.addEventListener("click", async () => {
+  storageSet(CONSENT_KEY, "denied");
+  showConsent();
+  if (sessionLive()) send(session, { type: "consent", granted: false });
+  if (await eraseMyData()) {
+    showNote("Your recordings and transcripts are being erased. Data sharing is off.");
+  }
+});
+
+els.allow.addEventListener("click", () => closeConsent(true));
+els.deny.addEventListener("click", () => closeConsent(false));
+els.dialog.addEventListener("close", () => closeConsent(null)); // Escape: undecided for now
+els.toggle.addEventListener("change", () => setConsent(els.toggle.checked, true));
+
+// ---- the session ----------------------------------------------------------------------
+
+let session = null; // {ws, started, ready, pending, closing, lastError, id}
+let running = false; // the user pressed Start and has not stopped
+let currentTurn = null;
+const turns = new Map();
+
+function send(s, message) {
+  if (s.ws.readyState === WebSocket.OPEN) s.ws.send(JSON.stringify(message));
+}
+
+function sendAudio(frame) {
+  const s = session;
+  if (!s || s.closing) return;
+  if (!s.ready) {
+    s.pending.push(frame);
+    if (s.pending.length > MAX_PENDING_FRAMES) s.pending.shift();
+    return;
+  }
+  if (s.ws.readyState === WebSocket.OPEN) s.ws.send(frame);
+}
+
+function openSession() {
+  const s = {
+    ws: new WebSocket(socketUrl()),
+    started: false,
+    ready: false,
+    pending: [],
+    closing: false,
+    lastError: null,
+    id: null,
+  };
+  session = s;
+  s.ws.binaryType = "arraybuffer";
+  setStatus("Connecting…", "connecting");
+  s.ws.addEventListener("open", () => {
+    if (session !== s) return;
+    send(s, {
+      type: "start",
+      voice: els.voice.value,
+      consent: consent() === true,
+      user: userToken(),
+    });
+    s.started = true;
+  });
+  s.ws.addEventListener("message", (event) => {
+    if (session !== s) return;
+    if (typeof event.data === "string") {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      onEvent(s, message);
+    } else {
+      playChunk(event.data);
+    }
+  });
+  s.ws.addEventListener("close", (event) => onClose(s, event));
+  return s;
+}
+
+function closeSession() {
+  const s = session;
+  if (!s) return;
+  s.closing = true;
+  session = null;
+  if (s.ws.readyState === WebSocket.OPEN) {
+    send(s, { type: "stop" });
+    // The server closes with 1000 after stop; close from here if it does not.
+    window.setTimeout(() => s.ws.close(1000), 2000);
+  } else {
+    s.ws.close();
+  }
+  els.interrupt.disabled = true;
+}
+
+function onClose(s, event) {
+  if (session !== s) return; // a session we closed ourselves
+  session = null;
+  const why = {
+    1000: "The session ended.",
+    1001: "The server is shutting down.",
+    1008: "The server refused the session.",
+    1009: "An audio frame was too large.",
+    1013: "The service is busy or still loading; try again shortly.",
+  }[event.code] || `The connection was lost (code ${event.code}).`;
+  const text = s.lastError ? `Error: ${s.lastError} — disconnected.` : `Disconnected. ${why}`;
+  setStatus(text, s.lastError || event.code !== 1000 ? "error" : "idle");
+  stopRunning(false);
+}
+
+async function startRunning() {
+  ensureAudioContext(); // inside the click: audio may play
+  if (consent() === null) {
+    setStatus("Choose whether to share data to go on.", "idle");
+    await askConsent();
+  }
+  running = true;
+  setStartButton();
+  els.partial.textContent = "";
+  openSession();
+  try {
+    await openMic(sendAudio);
+  } catch (error) {
+    const denied = error && (error.name === "NotAllowedError" || error.name === "SecurityError");
+    closeSession();
+    stopRunning(false);
+    setStatus(
+      denied
+        ? "Error: microphone access was refused. Allow it in the browser's site settings and try again."
+        : `Error: the microphone could not be opened (${(error && error.message) || error}).`,
+      "error",
+    );
+    return;
+  }
+  if (!running) closeMic(); // stopped while the microphone was opening
+}
+
+function stopRunning(sendStop) {
+  if (sendStop) {
+    closeSession();
+    setStatus("Stopped.", "idle");
+  }
+  running = false;
+  closeMic();
+  stopPlayback();
+  els.partial.textContent = "";
+  els.interrupt.disabled = true;
+  currentTurn = null;
+  setStartButton();
+}
+
+function setStartButton() {
+  els.start.textContent = running ? "Stop" : "Start";
+  els.start.setAttribute("aria-pressed", running ? "true" : "false");
+  els.start.classList.toggle("recording", running);
+}
+
+els.start.addEventListener("click", () => {
+  if (running) stopRunning(true);
+  else startRunning();
+});
+
+els.interrupt.addEventListener("click", () => {
+  if (session && session.ready) send(session, { type: "interrupt" });
+  stopPlayback();
+});
+
+els.voice.addEventListener("change", () => {
+  storageSet(VOICE_KEY, els.voice.value);
+  if (running && session) {
+    // The voice is chosen in `start`: reopen the session, keeping the microphone.
+    closeSession();
+    stopPlayback();
+    currentTurn = null;
+    openSession();
+  } else {
+    setStatus(`Voice set to ${els.voice.value}; it applies when you press Start.`, "idle");
+  }
+});
+
+// ---- server events --------------------------------------------------------------------
+
+function onEvent(s, event) {
+  switch (event.type) {
+    case "ready": {
+      s.ready = true;
+      s.id = event.session_id;
+      els.interrupt.disabled = false;
+      setStatus(`Listening (voice: ${event.voice}). Speak any time.`, "live");
+      const pending = s.pending;
+      s.pending = [];
+      pending.forEach((frame) => s.ws.send(frame));
+      break;
+    }
+    case "partial_transcript":
+      els.partial.textContent = event.text;
+      break;
+    case "transcript":
+      els.partial.textContent = "";
+      currentTurn = addTurn(s, event.turn_id, event.text);
+      setStatus("Answering…", "live");
+      break;
+    case "nlu":
+      if (currentTurn) currentTurn.el.dataset.intent = event.intent || "";
+      break;
+    case "response_delta":
+      if (currentTurn) {
+        currentTurn.answer.textContent += event.text;
+        scrollToEnd();
+      }
+      break;
+    case "audio_start":
+      setPlaybackRate(event.sample_rate);
+      break;
+    case "audio_end":
+      break;
+    case "turn_end": {
+      window.voiceDebug.lastTurnEnd = event;
+      const turn = turns.get(event.turn_id);
+      if (turn) {
+        if (event.response) turn.answer.textContent = event.response;
+        const ms = event.latency && event.latency.first_audio_ms;
+        if (typeof ms === "number") turn.meta.textContent = `First audio after ${Math.round(ms)} ms`;
+      }
+      if (currentTurn && currentTurn.id === event.turn_id) currentTurn = null;
+      setStatus("Listening. Speak any time.", "live");
+      break;
+    }
+    case "interrupted": {
+      stopPlayback();
+      const turn = turns.get(event.turn_id);
+      if (turn) turn.el.classList.add("interrupted");
+      if (turn && !turn.meta.textContent) turn.meta.textContent = "Interrupted";
+      if (currentTurn && currentTurn.id === event.turn_id) currentTurn = null;
+      setStatus("Interrupted. Listening.", "live");
+      break;
+    }
+    case "error":
+      s.lastError = event.message || event.code;
+      setStatus(`Error: ${event.message || event.code}`, "error");
+      break;
+    default:
+      break;
+  }
+}
+
+// ---- the conversation log -------------------------------------------------------------
+
+function addTurn(s, turnId, text) {
+  els.logEmpty.hidden = true;
+  const turn = appendTurn(els.log, { id: turnId, session: s, text, onFeedback: giveFeedback });
+  turns.set(turnId, turn);
+  return turn;
+}
+
+function giveFeedback(turn, value) {
+  const s = turn.session;
+  if (session !== s || s.ws.readyState !== WebSocket.OPEN) {
+    setStatus("Feedback is taken only while the session of that answer is open.", "error");
+    return;
+  }
+  send(s, { type: "feedback", turn_id: turn.id, value });
+  showChoice(turn, value);
+}
+
+function scrollToEnd() {
+  scrollToLast(els.log);
+}
+
+// ---- first load -----------------------------------------------------------------------
+
+const savedVoice = storageGet(VOICE_KEY);
+if (savedVoice && [...els.voice.options].some((o) => o.value === savedVoice)) {
+  els.voice.value = savedVoice;
+}
+showConsent();
+if (!window.isSecureContext || !navigator.mediaDevices || !window.AudioWorkletNode) {
+  setStatus("Error: this browser cannot record here (it needs HTTPS or localhost, and AudioWorklet).", "error");
+}
+if (consent() === null) askConsent();
