@@ -89,6 +89,7 @@ class NumberGuard:
             fact = statement.fact
             allowed |= _expansions(fact.value, UNITS.get(fact.unit))
             allowed |= _expansions(statement.value, UNITS.get(statement.unit))
+        notes = [*notes, *(s.fact.note for s in self.statements)]  # "(about 8 minutes 19 s)"
         for text in (*notes, question):
             for number in stated_numbers(text):
                 allowed |= _expansions(number.value, number.unit)

@@ -9,6 +9,8 @@ from typing import Any
 from api.voice.facts.quantities import UNITS, FactUnit, canonical, convert
 from api.voice.facts.speech import format_number, significant
 
+_SHOWN = {"degC": "°C", "degF": "°F"}
+_WORDS_SHOWN = frozenset({"d", "yr", "h", "min", "wk", "deg"})  # "687 days", not "687 d"
 _APOSTROPHE = re.compile(r"[’`]")
 _NOT_WORD = re.compile(r"[^a-z0-9+\- ]+")
 
@@ -76,16 +78,23 @@ class Statement:
 
     @property
     def quantity(self) -> str:
-        """Number and unit: ``6.62607015 × 10^-34 J s``, ``212 °F``."""
-        symbol = {"degC": "°C", "degF": "°F", "deg": "degrees"}.get(self.unit, self.unit)
+        """Number and unit: ``6.62607015 × 10^-34 J s``, ``212 °F``, ``687 days``."""
+        symbol = _SHOWN.get(self.unit, self.unit)
+        if self.unit in _WORDS_SHOWN:
+            unit = UNITS[self.unit]
+            symbol = unit.singular if self.value == 1 else unit.plural
         return f"{self.number} {symbol}".strip()
 
     def sentence(self) -> str:
         """The answer read plainly: "The Planck constant is 6.62607015 × 10^-34 J s."."""
-        name = self.fact.name
-        text = f"{name[0].upper()}{name[1:]} is {self.quantity}"
-        if self.fact.note:
-            text += f" {self.fact.note}"
+        name, note = self.fact.name, self.fact.note
+        before = ""
+        if note.split(" ", 1)[0].rstrip(",") in ("about", "approximately"):
+            first, _, note = note.partition(" ")
+            before = first.rstrip(",") + " "
+        text = f"{name[0].upper()}{name[1:]} is {before}{self.quantity}"
+        if note:
+            text += f" {note}"
         second = UNITS.get(self.fact.also)
         if second is not None and self.unit == self.fact.unit:
             text += f", or {state(self.fact, second).quantity}"
