@@ -26,8 +26,7 @@ from api.voice.events import (
     Understood,
 )
 from api.voice.facts.answer import GuardedAnswer, Said, guard_for, guarded_sentences
-from api.voice.facts.hearing import TranscriptFixer
-from api.voice.facts.runtime import fact_index
+from api.voice.facts.runtime import transcript_fixer
 from api.voice.models import Models
 from api.voice.prompts import system_prompt
 from api.voice.router import ActionRequest
@@ -48,10 +47,8 @@ class VoiceChain:
     def __init__(self, models: Models) -> None:
         self.models = models
         self.settings = models.settings
-        self.fixer = (
-            TranscriptFixer(fact_index(self.settings.data_dir).facts)
-            if self.settings.correct_transcripts
-            else None
+        self.fixer = (  # shared by every session; built once per process
+            transcript_fixer(self.settings.data_dir) if self.settings.correct_transcripts else None
         )
 
     def new_conversation(self) -> Conversation:

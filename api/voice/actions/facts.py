@@ -11,7 +11,7 @@ from typing import Any
 
 from api.voice.facts.guard import NO_VALUE
 from api.voice.facts.retrieve import FactIndex, Match, asks_for_value
-from api.voice.facts.runtime import fact_index
+from api.voice.facts.runtime import fact_index, transcript_fixer
 from api.voice.router import Action, ActionRequest, ActionResult
 from api.voice.threads import run_in_thread
 from api.voice.units import convert
@@ -27,6 +27,8 @@ class FactAction(Action):
     def __init__(self, settings: Settings, *, facts: FactIndex | None = None, **_: Any) -> None:
         self.settings = settings
         self.index = facts if facts is not None else fact_index(settings.data_dir)
+        if facts is None and settings.correct_transcripts:
+            transcript_fixer(settings.data_dir)  # built with the models, not on a first turn
 
     def find(self, request: ActionRequest) -> list[Match]:
         """The confident matches for the request (none for a conversion with a number)."""

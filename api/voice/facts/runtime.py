@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from api.voice.facts.hearing import TranscriptFixer
 from api.voice.facts.retrieve import FactIndex
 from api.voice.facts.store import BuildReport, load_facts
 
@@ -30,3 +31,17 @@ def fact_index_with_report(data_dir: Path | None) -> tuple[FactIndex, BuildRepor
             facts, report = load_facts(data_dir)
             found = _indexes[key] = (FactIndex(facts), report)
         return found
+
+
+_fixers: dict[Path | None, TranscriptFixer] = {}
+
+
+def transcript_fixer(data_dir: Path | None) -> TranscriptFixer:
+    """The transcript corrector over the same facts, built once (about 0.2 s)."""
+    index = fact_index(data_dir)
+    key = data_dir.resolve() if data_dir is not None else None
+    with _lock:
+        fixer = _fixers.get(key)
+        if fixer is None:
+            fixer = _fixers[key] = TranscriptFixer(index.facts)
+        return fixer
