@@ -85,14 +85,17 @@ class Settings(BaseSettings):
     # Actions
     actions: dict[str, list[str]] = Field(
         default_factory=lambda: {
-            "scientific_query": ["rag"],
-            "unit_conversion": ["units"],
-            "other": ["decline"],
+            "scientific_query": ["facts", "rag"],
+            "unit_conversion": ["units", "facts"],
+            "other": ["facts", "decline"],
         }
     )
     action_budget_ms: dict[str, int] = Field(
-        default_factory=lambda: {"rag": 150, "units": 50, "api": 800, "decline": 50}
+        default_factory=lambda: {"facts": 100, "rag": 150, "units": 50, "api": 800, "decline": 50}
     )
+    facts_min_confidence: float = Field(0.7, ge=0, le=1)  # below it a question has no fact
+    facts_answer: Literal["template", "llm"] = "template"  # "llm": the model phrases the value
+    correct_transcripts: bool = True  # science words misheard by STT, corrected in context
     kb_top_k: int = Field(1, ge=1)  # each passage costs the small LLM ~0.2 s of prompt reading
     kb_min_score: float = 0.12
     api_action_url: str | None = None

@@ -25,6 +25,7 @@ from api.cli import (
     db,
     kb,
     nlu,
+    qa_eval,
     redact,
     serve,
     storage,
@@ -49,6 +50,7 @@ COMMANDS: list[ModuleType] = [
     bench_capture,
     admin,
     redact,
+    qa_eval,
 ]
 
 

@@ -25,10 +25,11 @@ from api.voice.events import (
     TurnFinished,
     Understood,
 )
+from api.voice.facts.answer import GuardedAnswer, Said, guard_for, guarded_sentences
+from api.voice.facts.runtime import transcript_fixer
 from api.voice.models import Models
 from api.voice.prompts import system_prompt
 from api.voice.router import ActionRequest
-from api.voice.sentences import SentenceSplitter
 from core.errors import AudioError
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import VoiceName
@@ -46,6 +47,9 @@ class VoiceChain:
     def __init__(self, models: Models) -> None:
         self.models = models
         self.settings = models.settings
+        self.fixer = (  # shared by every session; built once per process
+            transcript_fixer(self.settings.data_dir) if self.settings.correct_transcripts else None
+        )
 
     def new_conversation(self) -> Conversation:
         """Empty history sized to the model's context."""
@@ -81,6 +85,12 @@ class VoiceChain:
         text = transcript.text.strip()
         if not text:
             raise AudioError("no speech was recognised in the audio", code="no_speech")
+        if self.fixer is not None:  # misheard science words, corrected against the facts
+            before = conversation.turns[-1][0] if conversation.turns else ""
+            fixed, changes = self.fixer.correct(text, context=before)
+            if changes:
+                text = fixed
+                transcript = transcript.model_copy(update={"text": fixed})
         yield TranscriptReady(transcript)
 
         step = time.perf_counter()
@@ -95,7 +105,13 @@ class VoiceChain:
 
         events: asyncio.Queue[TurnEvent | object] = asyncio.Queue()
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        spoken: list[str] = []  # the sentences sent to TTS: the answer as heard
+        spoken: list[str] = []  # the sentences of the answer, as shown
+
+        async def say(said: Said) -> None:
+            # Shown with digits and units; spoken with the numbers in words.
+            spoken.append(said.text)
+            await events.put(ResponseDelta(said.text + " "))
+            await sentences.put(said.speech)
 
         async def write() -> None:
             step = time.perf_counter()
@@ -109,19 +125,11 @@ class VoiceChain:
                     pieces = self.models.llm.generate(
                         messages, max_tokens=self.settings.llm_max_tokens
                     )
-                splitter = SentenceSplitter()
-                async for piece in pieces:
-                    await events.put(ResponseDelta(piece))
-                    for sentence in splitter.feed(piece):
-                        spoken.append(sentence)
-                        await sentences.put(sentence)
-                    if sum(s[-1] in ".!?" for s in spoken) >= self.settings.max_answer_sentences:
-                        break  # closing the stream stops the LLM: answers stay short
-                else:
-                    rest = splitter.flush()
-                    if rest:
-                        spoken.append(rest)
-                        await sentences.put(rest)
+                answer = GuardedAnswer(
+                    guard_for(route, text), max_sentences=self.settings.max_answer_sentences
+                )
+                async for said in guarded_sentences(pieces, answer):
+                    await say(said)
             finally:
                 if not route.answer:
                     latency.llm_ms = _ms(step)

@@ -11,6 +11,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 
+from api.voice.facts.model import Statement
 from api.voice.registry import Registry
 from core.messages import NLUResult, Passage
 from core.settings import Settings
@@ -28,11 +29,15 @@ class ActionRequest:
 
 @dataclass
 class ActionResult:
-    """What an action found. ``answer`` is a complete reply that needs no LLM (a computed value)."""
+    """What an action found. ``answer`` is a complete reply that needs no LLM (a computed value).
+
+    ``grounding`` holds the facts retrieved with confidence: the numbers an answer may state.
+    """
 
     passages: list[Passage] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     answer: str | None = None
+    grounding: list[Statement] = field(default_factory=list)
 
 
 @dataclass
@@ -42,6 +47,7 @@ class RouteResult:
     passages: list[Passage] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     answer: str | None = None
+    grounding: list[Statement] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
     elapsed_ms: float = 0.0
 
@@ -57,6 +63,7 @@ class Action(ABC):
 
 
 registry: Registry[Action] = Registry("action")
+registry.register("facts", "api.voice.actions.facts:FactAction")
 registry.register("rag", "api.voice.actions.rag:RetrievalAction")
 registry.register("units", "api.voice.actions.units:UnitConversionAction")
 registry.register("api", "api.voice.actions.http_api:HttpApiAction")
@@ -86,6 +93,7 @@ class Router:
                 continue
             merged.passages.extend(outcome.passages)
             merged.facts.extend(outcome.facts)
+            merged.grounding.extend(outcome.grounding)
             merged.answer = merged.answer or outcome.answer
         merged.elapsed_ms = (time.perf_counter() - started) * 1000
         return merged

@@ -16,8 +16,16 @@ def request(text: str, intent: str = "scientific_query") -> ActionRequest:
 async def test_default_actions_by_intent(settings: Settings, tmp_path) -> None:
     router = Router(settings, load_actions(settings, kb=KnowledgeBase.load(tmp_path)))
     science = await router.route(request("what is the speed of light"))
-    assert science.passages[0].id == "phys-speed-of-light"
-    assert science.answer is None and science.abandoned == []
+    assert [p.id for p in science.passages] == [
+        "codata:speed-of-light-in-vacuum",  # the fact, answered from the store
+        "phys-speed-of-light",  # the passage, for the LLM when there is no fact
+    ]
+    assert science.answer == "The speed of light in vacuum is 299,792,458 m/s."
+    assert science.grounding[0].value == 299792458 and science.abandoned == []
+    explain = await router.route(request("why is the sky blue"))
+    assert explain.answer is None and explain.grounding == []
+    unknown = await router.route(request("what is the mass of a unicorn"))
+    assert unknown.answer == "I don't know that value." and unknown.grounding == []
     units = await router.route(request("convert 5 miles to kilometers", "unit_conversion"))
     assert units.answer == "5 miles is about 8.05 kilometres." and units.passages == []
     other = await router.route(request("what's the weather tomorrow", "other"))
