@@ -16,8 +16,10 @@ COPY capture capture
 COPY redaction redaction
 COPY review review
 COPY migrations migrations
+# Bytecode is compiled here: the final image's /app is read-only to the service, which would
+# otherwise recompile scipy, spaCy and the rest on every start
 RUN make install PYTHON=python3.11 WHEELS=/tmp/wheels && rm -rf /tmp/wheels /root/.cache \
-    && find /app -name __pycache__ -prune -exec rm -rf {} +
+    && .venv/bin/python -m compileall -q api core workers capture redaction review migrations
 
 FROM python:3.11.11-slim-bookworm
 RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \

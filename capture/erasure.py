@@ -73,7 +73,7 @@ def drop_turn(settings: Settings, turn: StoredTurn) -> None:
     drop_objects(settings, turn)
     with session_scope(settings) as session:
         _delete_rows(session, [turn.turn_id])
-    compact_after_delete(settings, TOUCHED)
+    compact_after_delete(settings, TOUCHED, vacuum=False)
 
 
 def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:

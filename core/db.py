@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, make_url, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.folders import data_folder
+from core.folders import DataFolderError, data_folder
 from core.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,13 +34,18 @@ def sqlite_path(url: str) -> Path | None:
 
 
 def make_private(path: Path) -> None:
-    """Create ``path`` empty with mode 0600 if it is missing, and make it 0600 if it is not.
+    """Create ``path`` empty with mode 0600 if it is missing, and make it 0600 if it is ours.
 
-    Its folder must exist: making it is the caller's job.
+    Its folder must exist: making it is the caller's job. A file that cannot be opened is one
+    clear error naming it.
     """
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
-        os.fchmod(descriptor, 0o600)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise DataFolderError(f"cannot open the database file {path}: {exc.strerror}") from None
+    try:
+        if os.fstat(descriptor).st_uid == os.geteuid():
+            os.fchmod(descriptor, 0o600)
     finally:
         os.close(descriptor)
 
@@ -89,13 +94,17 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         session.close()
 
 
-def compact_after_delete(settings: Settings, tables: Sequence[str]) -> None:
+def compact_after_delete(
+    settings: Settings, tables: Sequence[str], *, vacuum: bool = True
+) -> None:
     """After an erasure or retention run: leave no deleted row readable in the database files.
 
     SQLite: checkpoint the write-ahead log into the database and truncate it to zero bytes
     (``secure_delete`` has already zeroed the deleted rows in the pages written back).
     PostgreSQL: ``VACUUM`` (or ``VACUUM FULL``, which rewrites the files) of ``tables`` when
-    ``VOICE_ERASURE_VACUUM`` asks for it; off by default (see docs/SECURITY.md).
+    ``VOICE_ERASURE_VACUUM`` asks for it and ``vacuum`` allows it (a single dropped turn does
+    not: its exclusive locks would stall captures and reviews; the daily retention run vacuums).
+    Off by default (see docs/SECURITY.md).
 
     The deletes are committed by then: a failure here is logged, not raised, so that a retried
     erasure does not run again; the next erasure or retention run compacts what is left.
@@ -107,7 +116,7 @@ def compact_after_delete(settings: Settings, tables: Sequence[str]) -> None:
                 busy, _, _ = connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)")).one()
             if busy:
                 log.warning("the SQLite log was not emptied (a reader held it): the next run will")
-        elif engine.dialect.name == "postgresql" and settings.erasure_vacuum != "off":
+        elif engine.dialect.name == "postgresql" and vacuum and settings.erasure_vacuum != "off":
             command = "VACUUM FULL" if settings.erasure_vacuum == "full" else "VACUUM"
             quoted = ", ".join(engine.dialect.identifier_preparer.quote(t) for t in tables)
             with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:

@@ -21,8 +21,12 @@ class DataFolderError(VoiceServiceError):
 
 
 def data_folder(settings: Settings, *parts: str) -> Path:
-    """``{data_dir}/{parts...}``: each folder on the way made, or tightened, to 0700."""
-    path = _tighten(private_folder(settings.data_dir))
+    """``{data_dir}/{parts...}``: the folders under the data folder made, or tightened, to 0700.
+
+    The data folder itself is made 0700 when missing, but an existing one keeps its mode: it
+    may be a folder of the operator's that holds more than ours.
+    """
+    path = private_folder(settings.data_dir)
     for part in parts:
         path = _tighten(private_folder(path / part))
     return path

@@ -8,6 +8,7 @@ if [ -e "$target" ]; then
     echo "$target exists: not overwriting its secrets" >&2
     exit 1
 fi
+command -v openssl >/dev/null || { echo "make-secrets: openssl is needed" >&2; exit 1; }
 umask 077
 {
     echo "VOICE_STORAGE_KEY=$(openssl rand -base64 32)"

@@ -30,6 +30,7 @@ from api.voice.facts.runtime import transcript_fixer
 from api.voice.models import Models
 from api.voice.prompts import system_prompt
 from api.voice.router import ActionRequest
+from api.voice.threads import run_in_thread
 from core.errors import AudioError
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import VoiceName
@@ -87,7 +88,8 @@ class VoiceChain:
             raise AudioError("no speech was recognised in the audio", code="no_speech")
         if self.fixer is not None:  # misheard science words, corrected against the facts
             before = conversation.turns[-1][0] if conversation.turns else ""
-            fixed, changes = self.fixer.correct(text, context=before)
+            fixer, heard = self.fixer, text  # tens of ms on a long utterance: off the loop
+            fixed, changes = await run_in_thread(lambda: fixer.correct(heard, context=before))
             if changes:
                 text = fixed
                 transcript = transcript.model_copy(update={"text": fixed})

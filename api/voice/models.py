@@ -8,6 +8,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from api.voice.facts.runtime import transcript_fixer
 from api.voice.kb import KnowledgeBase
 from api.voice.llm import LanguageModel, load_llm
 from api.voice.nlu import LanguageUnderstanding, load_nlu
@@ -45,6 +46,8 @@ class Models:
         tts = load_tts(settings)
         kb = KnowledgeBase.load(settings.kb_dir)
         router = Router(settings, load_actions(settings, kb=kb))
+        if settings.correct_transcripts:  # built here, off the event loop; sessions share it
+            transcript_fixer(settings.data_dir)
         warm_up(llm)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
         return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD())

@@ -89,7 +89,7 @@ def stated_numbers(text: str) -> list[StatedNumber]:
             power = _value(
                 re.sub(r"^(?:minus|negative)\s*", "-", exponent.strip().lower()).replace("plus", "")
             )
-            if power is None:
+            if power is None or abs(power) > 300:  # past what a float holds: not a quantity
                 continue
             value *= 10.0 ** int(power)
         if match.group("scale"):

@@ -6,6 +6,7 @@ import pytest
 from api.voice.facts.answer import GuardedAnswer, guarded_sentences
 from api.voice.facts.guard import NO_VALUE, NumberGuard
 from api.voice.facts.model import Statement
+from api.voice.facts.numbers import stated_numbers
 from api.voice.facts.retrieve import FactIndex
 from api.voice.facts.runtime import fact_index
 from api.voice.facts.speech import format_number, verbalize
@@ -120,3 +121,9 @@ def test_misheard_science_words_are_corrected_only_in_context(index: FactIndex) 
     assert fixer.correct("And in salsa this?", context="How hot is boiling water?")[0] == (
         "And in Celsius?"
     )
+
+
+def test_an_exponent_past_what_a_float_holds_is_not_a_quantity() -> None:
+    """A spoken or generated "10 to the 400" must not fail the turn (it overflowed a float)."""
+    found = stated_numbers("2 times 10 to the 400, 3 x 10^400 and 6.6 x 10^-34 joule seconds")
+    assert [round(n.value * 1e34, 3) for n in found] == [6.6]
