@@ -94,9 +94,7 @@ def session_scope(settings: Settings) -> Iterator[Session]:
         session.close()
 
 
-def compact_after_delete(
-    settings: Settings, tables: Sequence[str], *, vacuum: bool = True
-) -> None:
+def compact_after_delete(settings: Settings, tables: Sequence[str], *, vacuum: bool = True) -> None:
     """After an erasure or retention run: leave no deleted row readable in the database files.
 
     SQLite: checkpoint the write-ahead log into the database and truncate it to zero bytes
