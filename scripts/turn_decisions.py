@@ -135,7 +135,7 @@ def main() -> int:
     print(f"{ends} clips, {len(points) - ends} pauses ({args.split} split)")
     results = []
     for weight, sure, unsure, short, long in itertools.product(
-        (0.0, 0.15, 0.3),
+        (0.0, 0.15, 0.3, 0.5, 1.0),
         (0.85, 0.9, 0.95, 0.97, 0.99),
         (0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
         (300, 500, 700),
@@ -149,6 +149,10 @@ def main() -> int:
     print("best settings (splits, late, mean wait at the end):")
     for score, weight, timing in results[:12]:
         print(f"  {score}  audio weight {weight}  {timing}")
+    print("best per audio weight (0: words alone, 1: smart-turn alone):")
+    for weight in sorted({r[1] for r in results}):
+        score, _, timing = next(r for r in results if r[1] == weight)
+        print(f"  {weight}: {score}  {timing}")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     timing = TurnTiming.from_settings(settings)
     weight = settings.turn_audio_weight if settings.turn_detector == "combined" else 0.0
