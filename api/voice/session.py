@@ -83,6 +83,7 @@ class VoiceSession:
         self.speech_end = 0.0
         self.turn: Turn | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._idle_check: asyncio.Task[None] | None = None
         self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
         self.captured: set[str] = set()  # turns handed to the capture pipeline
         if self.consent and capture is not None:
@@ -176,10 +177,11 @@ class VoiceSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _end_of_turn(self) -> None:
+    async def _end_of_turn(self, unheard_ms: int = 0) -> None:
         """Prepare the answer and commit the turn, each once the silence allows.
 
-        Runs at every silent frame and when the final transcript is ready.
+        Runs at every silent frame, when the final transcript is ready, and when frames
+        stopped coming (``unheard_ms``: time without frames, which counts as silence).
         """
         final = self.final_task
         if self.utterance is None or final is None or not final.done() or final.cancelled():
@@ -189,7 +191,10 @@ class VoiceSession:
             return
         transcript, stt_ms, verdict = final.result()
         needed = verdict.silence_ms if verdict is not None else 0
-        speculate = self.tracker.silence_ms >= needed - SPECULATION_LEAD_MS
+        silence_ms = self.tracker.silence_ms + unheard_ms
+        if silence_ms < needed and (self._idle_check is None or self._idle_check.done()):
+            self._idle_check = asyncio.create_task(self._when_frames_stop(needed))
+        speculate = silence_ms >= needed - SPECULATION_LEAD_MS
         if (
             speculate
             and transcript.text
@@ -197,8 +202,21 @@ class VoiceSession:
             and (self.turn is None or self.turn.is_committed)
         ):
             self.turn = self._start_turn(transcript, stt_ms)  # output held back until commit
-        if self.tracker.silence_ms >= needed:
+        if silence_ms >= needed:
             await self._commit_turn()
+
+    async def _when_frames_stop(self, needed_ms: int) -> None:
+        """A client that sent all it had sends no more silence: its absence counts as silence.
+
+        While frames keep coming they measure the silence themselves; this only looks again.
+        """
+        final = self.final_task
+        while self.final_task is final and self.utterance is not None:
+            frames, wait_ms = self.tracker.frames, max(needed_ms - self.tracker.silence_ms, 0)
+            await asyncio.sleep(wait_ms / 1000 + 0.05)
+            if self.tracker.frames == frames and self.final_task is final:
+                await self._end_of_turn(unheard_ms=wait_ms + 50)
+                return
 
     async def _partials(self) -> None:
         """While the user speaks: a partial transcript every ``partial_interval_ms``."""
@@ -402,7 +420,7 @@ class VoiceSession:
 
     async def close(self) -> None:
         """Cancel whatever is running (session end or server shutdown)."""
-        for task in (self.partial_task, self.final_task, *self._tasks):
+        for task in (self.partial_task, self.final_task, self._idle_check, *self._tasks):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -217,3 +217,14 @@ async def test_speech_without_a_pause_is_cut_at_the_maximum_length(fake_models: 
     await h.session.close()
     assert error["code"] == "utterance_too_long"
     assert len(h.of("transcript")) == 1
+
+
+async def test_a_client_that_stops_sending_still_gets_an_answer(fake_models: Models) -> None:
+    """No frames after the speech (a file sent whole): their absence counts as silence."""
+    h = harness(fake_models, incomplete_turn_silence_ms=600)
+    await h.play(Script().say("what is the", 0.5, unfinished=True).pause(0.2).audio())
+    transcript = await h.wait_for(lambda e: e["type"] == "transcript")
+    await h.wait_for(lambda e: e["type"] == "turn_end")
+    await h.session.close()
+    assert transcript["text"] == "what is the"
+    assert transcript["at"] == pytest.approx(0.7, abs=0.05)  # no frame came after the audio
