@@ -1,7 +1,8 @@
 """Benchmarks that print figures.
 
-``bench-chain``: per-stage latency of ``ask``; ``nlu-eval``: accuracy and latency of the NLU
-backend on a labelled set.
+``bench-chain``: per-stage latency of ``ask``; ``bench-talk``: latency over ``/v1/voice`` for one
+file, or a set of spoken questions with ``--set`` (``bench_set``); ``nlu-eval``: accuracy and
+latency of the NLU backend on a labelled set.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def add_parser(subparsers: Any) -> None:
     chain.add_argument("--json", action="store_true", help="print one JSON object")
     chain.set_defaults(run=run_chain)
     talk = subparsers.add_parser("bench-talk", help="first_audio_ms over /v1/voice, streamed")
-    talk.add_argument("input", type=Path)
+    talk.add_argument("input", type=Path, nargs="?", help="one file (or use --set)")
     talk.add_argument("--runs", type=int, default=5)
     talk.add_argument("--url", default=None, help="default ws://HOST:PORT/v1/voice")
     talk.add_argument("--json", action="store_true", help="print one JSON object")
@@ -44,6 +45,14 @@ def add_parser(subparsers: Any) -> None:
         action="store_true",
         help="also talk over each answer and time how fast its audio stops",
     )
+    talk.add_argument("--set", type=Path, default=None, help="a folder with manifest.jsonl")
+    talk.add_argument("--split", choices=["tune", "heldout", "all"], default="all")
+    talk.add_argument("--concurrency", type=int, default=1, help="sessions at once (--set)")
+    talk.add_argument("--limit", type=int, default=None, help="at most N clips, mixed by kind")
+    talk.add_argument(
+        "--trailing-silence", type=float, default=None, help="seconds after each (2.5; --set: 4)"
+    )
+    talk.add_argument("--out", type=Path, default=None, help="results folder (--set)")
     talk.set_defaults(run=run_talk)
     nlu = subparsers.add_parser("nlu-eval", help="NLU accuracy and latency on labelled JSON lines")
     nlu.add_argument("dataset", type=Path, help='JSON lines with "text", "intent", "domain"')
@@ -97,10 +106,19 @@ def run_chain(args: argparse.Namespace, settings: Settings) -> int:
 def run_talk(args: argparse.Namespace, settings: Settings) -> int:
     """Stream the file in real time ``--runs`` times, a new session each, to a running service.
 
-    Prints the latency the server reports for each turn, and the number of turns heard.
+    Prints the latency the server reports for each turn, and the number of turns heard. With
+    ``--set DIR`` it streams a set of clips instead (``bench_set.run_set``).
     """
     from api.cli.talk import TalkSession
 
+    if args.set is not None:
+        if args.input is not None:
+            raise VoiceServiceError("give a file or --set, not both", code="bad_argument")
+        from api.cli.bench_set import run_set
+
+        return run_set(args, settings)
+    if args.input is None:
+        raise VoiceServiceError("give a file to stream, or --set DIR", code="bad_argument")
     audio = decode_audio(args.input, max_seconds=settings.max_utterance_s)
     url = args.url or f"ws://{settings.host}:{settings.port}/v1/voice"
     options = argparse.Namespace(
@@ -109,7 +127,7 @@ def run_talk(args: argparse.Namespace, settings: Settings) -> int:
         token=None,
         speed=1.0,
         frame_ms=40,
-        trailing_silence=2.5,
+        trailing_silence=2.5 if args.trailing_silence is None else args.trailing_silence,
         json=False,
         quiet=True,
     )

@@ -120,9 +120,12 @@ class TalkSession:
                 continue
             self.last_event = time.monotonic()
             if isinstance(message, bytes):
-                self.reply.extend(message)
+                self._on_audio(message)
                 continue
             self._on_event(json.loads(message))
+
+    def _on_audio(self, data: bytes) -> None:
+        self.reply.extend(data)
 
     def _finished(self) -> bool:
         quiet = time.monotonic() - self.last_event > 1.0
