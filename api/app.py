@@ -23,6 +23,7 @@ from api.routes.errors import json_error
 from api.routes.voice import SessionManager
 from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
+from core.errors import BackendUnavailable
 from core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,9 @@ async def _load(settings: Settings, state: ModelState) -> None:
         models = await asyncio.to_thread(Models.load, settings)
         state.capture.models = models.describe()
         state.models = models
+    except BackendUnavailable as exc:  # a setting or a missing package: one line says which
+        log.error("loading the models failed: %s", exc)
+        state.error = f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
         log.exception("loading the models failed")
         state.error = f"{type(exc).__name__}: {exc}"

@@ -103,8 +103,21 @@ class Settings(BaseSettings):
 
     # Live sessions (WebSocket /v1/voice)
     vad_threshold: float = Field(0.5, gt=0, lt=1)
-    end_of_turn_silence_ms: int = Field(500, ge=100)  # when the words look complete
-    incomplete_turn_silence_ms: int = Field(1500, ge=100)  # when they read as unfinished
+    # End of turn: a classifier (VOICE_TURN_DETECTOR) gives P(complete) at each pause; the
+    # silence that ends the turn is the short one above `turn_complete_probability`, the long
+    # one below `turn_incomplete_probability`, and in between in proportion.
+    turn_detector: str = "text"  # text (words), smart_turn (audio), combined (both)
+    turn_model_path: Path | None = None  # smart-turn ONNX; None: v3.2 from pipecat-ai
+    turn_audio_weight: float = Field(0.3, ge=0, le=1)  # share of the audio model in `combined`
+    # Tuned on the turn set's tune split (scripts/turn_decisions.py, docs/PERFORMANCE.md).
+    end_of_turn_silence_ms: int = Field(300, ge=100)  # when the classifier is sure it ended
+    incomplete_turn_silence_ms: int = Field(1300, ge=100)  # when it says it has not
+    turn_complete_probability: float = Field(0.95, gt=0, le=1)
+    turn_incomplete_probability: float = Field(0.9, ge=0, lt=1)
+    # A user who goes on within this long of a committed turn, having heard at most
+    # `resume_max_heard_ms` of the answer, was cut off: the answer is dropped, both parts merge.
+    resume_window_ms: int = Field(3000, ge=0)
+    resume_max_heard_ms: int = Field(1500, ge=0)
     barge_in_min_ms: int = Field(250, ge=0)  # voiced audio needed to interrupt an answer
     partial_interval_ms: int = Field(1000, ge=200)  # at most 1 s, as clients are promised
     playback_lead_ms: int = Field(400, ge=0)  # how far audio is sent ahead of real time

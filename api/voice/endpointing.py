@@ -1,57 +1,46 @@
-"""Deciding when the speaker has finished.
+"""Deciding when the speaker has finished: Silero VAD's silence, stretched by a classifier.
 
-The trailing silence that ends a turn is lengthened when the words so far read like a
-sentence in progress. Silence alone cuts people off at their mid-sentence pauses ("And so,
-my fellow Americans ... ask not ..."). An utterance that ends on a function word ("and",
-"the", "not", "for you"), or is a short one opening with "and"/"but", waits for the longer
-silence. (A "no verb" rule was tried and dropped: spaCy's small model tags spoken
-imperatives such as "Convert five miles to kilometres" as verbless.)
+At each pause the end-of-turn classifier (``turn_detector``) reads the utterance and says
+how likely it is to be complete; ``TurnTiming`` turns that into the silence that must follow
+before the turn is committed: short when it is sure, up to ``incomplete_turn_silence_ms``
+when it says the speaker is mid-sentence. The classifier runs on a thread, once per pause.
 """
 
 from __future__ import annotations
 
-import re
+import asyncio
+import logging
 from dataclasses import dataclass
 
-_CONTINUATIONS = set(
-    """
-    a an the this that these those my your his her its our their some any no every each
-    and or but so because since although though if unless until while when whereas nor yet
-    of to in on at by for with from into onto about over under between through during
-    without within than as like
-    is are was were be been being am do does did have has had can could will would shall
-    should may might must not
-    what which who whom whose where why how whether
-    um uh er erm hmm
-    """.split()  # noqa: SIM905 - a word list reads best as text
-)
-_OBJECT_PRONOUNS = {"you", "me", "us", "them", "him", "her", "it"}
-_PREPOSITIONS = {"for", "to", "with", "about", "from", "at", "of", "on", "in"}
-_OPENING_CONJUNCTIONS = {"and", "but", "or", "nor"}
-_WORD = re.compile(r"[a-z']+")
+import numpy as np
+
+from api.voice.turn_detector import TurnDetector, TurnTiming
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class TurnPolicy:
-    """Silence (ms) that ends a turn, when the words look complete and when they do not."""
+class Verdict:
+    """The classifier's answer at one pause and the silence it asks for."""
 
-    complete_ms: int = 500
-    incomplete_ms: int = 1500
-    short_words: int = 8  # "And so, my fellow Americans" opens a longer sentence
-
-
-def looks_incomplete(text: str, policy: TurnPolicy = TurnPolicy()) -> bool:
-    """Whether ``text`` reads like a sentence the speaker has not finished."""
-    words = _WORD.findall(text.lower())
-    if not words:
-        return False
-    if words[-1] in _CONTINUATIONS:
-        return True
-    if len(words) >= 2 and words[-1] in _OBJECT_PRONOUNS and words[-2] in _PREPOSITIONS:
-        return True
-    return words[0] in _OPENING_CONJUNCTIONS and len(words) < policy.short_words
+    probability: float
+    silence_ms: int
 
 
-def silence_needed_ms(text: str, policy: TurnPolicy) -> int:
-    """The trailing silence after which this utterance counts as finished."""
-    return policy.incomplete_ms if looks_incomplete(text, policy) else policy.complete_ms
+class EndOfTurn:
+    """Shared by the sessions of a process; keeps no per-session state."""
+
+    def __init__(self, detector: TurnDetector, timing: TurnTiming) -> None:
+        self.detector, self.timing = detector, timing
+
+    async def judge(self, audio: np.ndarray, text: str) -> Verdict:
+        """The verdict on an utterance whose speaker has just paused."""
+        probability = await asyncio.to_thread(self.detector.probability, audio, text)
+        verdict = Verdict(probability, self.timing.silence_needed_ms(probability))
+        log.debug(
+            "end of turn: P(complete)=%.2f, wait %d ms for %r",
+            probability,
+            verdict.silence_ms,
+            text,
+        )
+        return verdict

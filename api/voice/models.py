@@ -16,6 +16,7 @@ from api.voice.prompts import BASE_PROMPT
 from api.voice.router import Router, load_actions
 from api.voice.stt import SpeechToText, load_stt
 from api.voice.tts import TextToSpeech, load_tts
+from api.voice.turn_detector import TurnDetector, load_turn_detector
 from api.voice.vad import SileroVAD
 from core.messages import ChatMessage
 from core.settings import Settings
@@ -35,11 +36,13 @@ class Models:
     kb: KnowledgeBase
     router: Router
     vad: SileroVAD
+    turn: TurnDetector
 
     @classmethod
     def load(cls, settings: Settings) -> Models:
         """Load every configured backend (blocking: seconds). Fails with one clear line."""
         started = time.perf_counter()
+        turn = load_turn_detector(settings)  # first: a wrong setting fails in a second
         stt = load_stt(settings)
         llm = load_llm(settings)
         nlu = load_nlu(settings, llm)
@@ -50,7 +53,7 @@ class Models:
             transcript_fixer(settings.data_dir)
         warm_up(llm)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
-        return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD())
+        return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn)
 
     def describe(self) -> dict[str, str]:
         """Names and versions of the models in use (recorded with each captured turn)."""
@@ -64,6 +67,7 @@ class Models:
             "nlu": self.settings.nlu_backend,
             "llm": f"{self.settings.llm_backend}:{self.llm.name}",
             "tts": f"{self.settings.tts_backend}:{self.tts.name}",
+            "turn": f"{self.settings.turn_detector}:{self.turn.name}",
         }
 
 

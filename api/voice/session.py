@@ -3,9 +3,11 @@
 Transport-free: the WebSocket route feeds ``on_audio`` and ``on_message`` and passes a
 ``send`` callable taking a JSON-able dict (a text frame) or bytes (an audio frame).
 
-End of turn: once the speaker falls silent, the final transcription starts at once, so it is
-ready when the silence has lasted long enough (``endpointing.silence_needed_ms``). If they speak
-again first, it is dropped and the utterance goes on.
+End of turn: once the speaker falls silent, the final transcription and the end-of-turn
+classifier start at once, so both are ready when the silence has lasted as long as the
+classifier asks (``endpointing.EndOfTurn``). If they speak again first, they are dropped and
+the utterance goes on. If the user goes on just after a turn was committed, before hearing
+much of the answer, the answer is dropped and both parts become one utterance (a merge).
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ import numpy as np
 from api.voice.audio import SAMPLE_RATE, float_to_pcm16, pcm16_to_float
 from api.voice.capture_sink import CaptureSink
 from api.voice.chain import VoiceChain
-from api.voice.endpointing import TurnPolicy, silence_needed_ms
+from api.voice.endpointing import EndOfTurn, Verdict
 from api.voice.events import AudioOut, ResponseDelta, SourcesFound, TurnFinished, Understood
 from api.voice.partials import StreamingTranscriber
 from api.voice.protocol import Consent, EndOfSpeech, Feedback, Interrupt, ProtocolError, Start
 from api.voice.turn import Turn
+from api.voice.turn_detector import TurnTiming
 from api.voice.vad import FRAME_MS, SileroVAD, SpeechTracker
 from core.errors import VoiceServiceError
 from core.messages import Latency, NLUResult, Transcript
@@ -36,6 +39,7 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any] | bytes], Awaitable[None]]
 PREROLL_S = 0.3  # audio kept from before the first voiced frame
+Final = tuple[Transcript, float, Verdict | None]  # transcript, STT ms, end-of-turn verdict
 # The answer is prepared this long before the end-of-turn silence runs out (about what NLU,
 # the LLM's first clause and its speech take on 2 cores), not earlier: work started at a
 # mid-sentence pause is wasted and slows the partial transcripts.
@@ -68,19 +72,18 @@ class VoiceSession:
         self.conversation = chain.new_conversation()
         self.vad = vad.stream()
         self.tracker = SpeechTracker(threshold=settings.vad_threshold)
-        self.policy = TurnPolicy(
-            settings.end_of_turn_silence_ms, settings.incomplete_turn_silence_ms
-        )
+        self.end_of_turn = EndOfTurn(chain.models.turn, TurnTiming.from_settings(settings))
+        self.resume_s = settings.resume_window_ms / 1000, settings.resume_max_heard_ms / 1000
         self.preroll: list[np.ndarray] = []
         self.utterance: list[np.ndarray] | None = None
         self.utterance_samples = 0
         self.transcriber: StreamingTranscriber | None = None
         self.partial_task: asyncio.Task[None] | None = None
-        self.final_task: asyncio.Task[tuple[Transcript, float]] | None = None
+        self.final_task: asyncio.Task[Final] | None = None
         self.speech_end = 0.0
         self.turn: Turn | None = None
-        self._needed_for: tuple[str, int] = ("", self.policy.complete_ms)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._idle_check: asyncio.Task[None] | None = None
         self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
         self.captured: set[str] = set()  # turns handed to the capture pipeline
         if self.consent and capture is not None:
@@ -146,7 +149,7 @@ class VoiceSession:
             await self.turn.cancel()  # the speaker went on: drop the answer nobody heard
             self.turn = None
         elif self.answer_playing() and self.tracker.voiced_run_ms >= self.settings.barge_in_min_ms:
-            await self.interrupt()
+            await self._resume_or_interrupt()
         if self.utterance is None:
             self.utterance, self.preroll = self.preroll, []
             self.utterance_samples = sum(a.size for a in self.utterance)
@@ -158,12 +161,14 @@ class VoiceSession:
 
     async def _on_silence(self) -> None:
         if self.final_task is None and self.tracker.silence_ms >= 2 * FRAME_MS:
-            self.final_task = asyncio.create_task(self._final(self.transcriber, self._audio()))
+            self.final_task = asyncio.create_task(
+                self._final(self.transcriber, self._audio(), self.end_of_turn)
+            )
             # frames may stop coming (a client that sent all it had): decide when it is ready
             self.final_task.add_done_callback(self._final_ready)
         await self._end_of_turn()
 
-    def _final_ready(self, task: asyncio.Task[tuple[Transcript, float]]) -> None:
+    def _final_ready(self, task: asyncio.Task[Final]) -> None:
         if task is self.final_task and not task.cancelled():
             self._background(self._end_of_turn())
 
@@ -172,10 +177,11 @@ class VoiceSession:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _end_of_turn(self) -> None:
+    async def _end_of_turn(self, unheard_ms: int = 0) -> None:
         """Prepare the answer and commit the turn, each once the silence allows.
 
-        Runs at every silent frame and when the final transcript is ready.
+        Runs at every silent frame, when the final transcript is ready, and when frames
+        stopped coming (``unheard_ms``: time without frames, which counts as silence).
         """
         final = self.final_task
         if self.utterance is None or final is None or not final.done() or final.cancelled():
@@ -183,15 +189,12 @@ class VoiceSession:
         if final.exception() is not None:
             await self._commit_turn()  # reports the failure
             return
-        transcript, stt_ms = final.result()
-        needed = self._silence_needed(transcript.text)
-        log.debug(
-            "end of turn? silence %d ms of %d for %r",
-            self.tracker.silence_ms,
-            needed,
-            transcript.text,
-        )
-        speculate = self.tracker.silence_ms >= needed - SPECULATION_LEAD_MS
+        transcript, stt_ms, verdict = final.result()
+        needed = verdict.silence_ms if verdict is not None else 0
+        silence_ms = self.tracker.silence_ms + unheard_ms
+        if silence_ms < needed and (self._idle_check is None or self._idle_check.done()):
+            self._idle_check = asyncio.create_task(self._when_frames_stop(needed))
+        speculate = silence_ms >= needed - SPECULATION_LEAD_MS
         if (
             speculate
             and transcript.text
@@ -199,14 +202,21 @@ class VoiceSession:
             and (self.turn is None or self.turn.is_committed)
         ):
             self.turn = self._start_turn(transcript, stt_ms)  # output held back until commit
-        if self.tracker.silence_ms >= needed:
+        if silence_ms >= needed:
             await self._commit_turn()
 
-    def _silence_needed(self, text: str) -> int:
-        """``endpointing.silence_needed_ms``, computed once per final transcript."""
-        if self._needed_for[0] != text:
-            self._needed_for = (text, silence_needed_ms(text, self.policy))
-        return self._needed_for[1]
+    async def _when_frames_stop(self, needed_ms: int) -> None:
+        """A client that sent all it had sends no more silence: its absence counts as silence.
+
+        While frames keep coming they measure the silence themselves; this only looks again.
+        """
+        final = self.final_task
+        while self.final_task is final and self.utterance is not None:
+            frames, wait_ms = self.tracker.frames, max(needed_ms - self.tracker.silence_ms, 0)
+            await asyncio.sleep(wait_ms / 1000 + 0.05)
+            if self.tracker.frames == frames and self.final_task is final:
+                await self._end_of_turn(unheard_ms=wait_ms + 50)
+                return
 
     async def _partials(self) -> None:
         """While the user speaks: a partial transcript every ``partial_interval_ms``."""
@@ -230,13 +240,22 @@ class VoiceSession:
 
     @staticmethod
     async def _final(
-        transcriber: StreamingTranscriber | None, audio: np.ndarray
-    ) -> tuple[Transcript, float]:
-        """The end-of-turn pass; it does not wait for a partial pass still running."""
+        transcriber: StreamingTranscriber | None,
+        audio: np.ndarray,
+        end_of_turn: EndOfTurn | None = None,
+    ) -> Final:
+        """The end-of-turn pass, and the classifier's verdict when ``end_of_turn`` is given.
+
+        It does not wait for a partial pass still running.
+        """
         assert transcriber is not None
         started = time.perf_counter()
         transcript = await transcriber.finish(audio)
-        return transcript, (time.perf_counter() - started) * 1000
+        stt_ms = (time.perf_counter() - started) * 1000
+        verdict = None
+        if end_of_turn is not None and transcript.text:
+            verdict = await end_of_turn.judge(audio, transcript.text)
+        return transcript, stt_ms, verdict
 
     async def _commit_turn(self) -> None:
         """End the utterance; let its answer (already under way, or started now) be heard."""
@@ -253,7 +272,7 @@ class VoiceSession:
         if final is None:
             final = asyncio.create_task(self._final(transcriber, audio))
         try:
-            transcript, stt_ms = await final
+            transcript, stt_ms, _ = await final
         except Exception:
             log.exception("final transcription failed")
             await self._error("stt_failed", "the speech could not be transcribed")
@@ -337,6 +356,8 @@ class VoiceSession:
                         }
                     )
                     await turn.committed.wait()  # history holds only answers that were heard
+                    turn.answered = True
+                    await turn.settled(*self.resume_s)  # and not merged into the next utterance
                     self.conversation.add(turn.transcript.text, event.response)
                     self._capture(turn, nlu, event.response, latency)
         except VoiceServiceError as exc:
@@ -373,6 +394,22 @@ class VoiceSession:
         self.captured.add(turn.id)
         self.turn_index += 1
 
+    async def _resume_or_interrupt(self) -> None:
+        """The user speaks over the answer: a cut-off utterance goes on, or a barge-in."""
+        turn = self.turn
+        if turn is None or self.utterance is None or not turn.resumable(*self.resume_s):
+            await self.interrupt()
+            return
+        self.turn = None
+        await turn.cancel()  # before it settles: nothing of it reaches history or capture
+        self.feedback.pop(turn.id, None)
+        await self.send({"type": "interrupted", "turn_id": turn.id, "resumed": True})
+        # One utterance from the start of the first part: transcribed again as a whole.
+        self.utterance.insert(0, pcm16_to_float(turn.pcm))
+        self.utterance_samples += len(turn.pcm) // 2
+        self.transcriber = StreamingTranscriber(self.chain.models.stt)
+        log.debug("turn %s resumed: merged with what follows", turn.id)
+
     async def interrupt(self) -> None:
         """Stop the answer being heard (generation and sending) and say so."""
         if self.turn is None or not self.answer_playing():
@@ -383,13 +420,22 @@ class VoiceSession:
 
     async def close(self) -> None:
         """Cancel whatever is running (session end or server shutdown)."""
-        for task in (self.partial_task, self.final_task, *self._tasks):
+        for task in (self.partial_task, self.final_task, self._idle_check, *self._tasks):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
         if self.turn is not None:
+            await self._settle(self.turn)
             await self.turn.cancel()
+
+    @staticmethod
+    async def _settle(turn: Turn) -> None:
+        """At session end an answered turn can no longer be resumed: hand it over now."""
+        turn.settle_now.set()
+        if turn.generator is not None and turn.answered:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(asyncio.shield(turn.generator), 1.0)
 
     async def _error(self, code: str, message: str) -> None:
         await self.send({"type": "error", "code": code, "message": message})

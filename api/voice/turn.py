@@ -34,6 +34,9 @@ class Turn:
         self.playback_started = 0.0
         self.playback_s = 0.0
         self.first_audio_at: float | None = None
+        self.committed_at = 0.0
+        self.settle_now = asyncio.Event()  # the user can no longer resume (session end)
+        self.answered = False  # the answer is complete; it waits to be settled
         self.pcm = b""  # the user's utterance (16 kHz PCM16), set when the turn is committed
         self.delivery = asyncio.create_task(self._deliver())
 
@@ -51,6 +54,7 @@ class Turn:
 
     def commit(self) -> None:
         """The speaker has finished: let the answer be heard."""
+        self.committed_at = time.perf_counter()
         self.committed.set()
 
     @property
@@ -65,6 +69,31 @@ class Turn:
         if not self.delivery.done():
             return True
         return time.perf_counter() < self.playback_started + self.playback_s
+
+    def heard_s(self) -> float:
+        """About how much of the answer the user has heard so far (sent audio, real time)."""
+        if self.first_audio_at is None:
+            return 0.0
+        return min(self.playback_s, time.perf_counter() - self.playback_started)
+
+    def resumable(self, window_s: float, max_heard_s: float) -> bool:
+        """Whether speech now continues the user's utterance rather than answering the answer.
+
+        True while the answer plays, less than ``window_s`` after the commit, with at most
+        ``max_heard_s`` of it heard.
+        """
+        return (
+            self.playing()
+            and not self.settle_now.is_set()
+            and time.perf_counter() - self.committed_at < window_s
+            and self.heard_s() <= max_heard_s
+        )
+
+    async def settled(self, window_s: float, max_heard_s: float) -> None:
+        """Wait until the turn can no longer be merged with what the user says next."""
+        while self.resumable(window_s, max_heard_s):
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.settle_now.wait(), 0.05)
 
     async def cancel(self) -> None:
         """Stop generating and sending."""

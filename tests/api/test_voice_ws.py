@@ -170,3 +170,49 @@ async def test_sessions_are_independent(server: str, models: Models) -> None:
     assert "phys-speed-of-light" in a.of("turn_end")[0]["sources"]
     assert "chem-water-boiling-point" in b.of("turn_end")[0]["sources"]
     assert not ({e["turn_id"] for e in a.of("turn_end")} & {e["turn_id"] for e in b.of("turn_end")})
+
+
+async def test_a_question_with_a_pause_is_answered_once_as_a_whole(
+    server: str, models: Models
+) -> None:
+    opening = await spoken(models, "Um, so, how many")
+    rest = await spoken(models, "planets are in the solar system?")
+    async with VoiceClient(server) as client:
+        await client.start()
+        await client.stream(np.concatenate([opening, silence(0.8), rest, silence(2.5)]))
+        end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=60)
+        await asyncio.sleep(1.0)  # a second answer, if the pause had split it, comes now
+    (transcript,) = client.of("transcript")
+    words = transcript["text"].lower()
+    assert "how many" in words and "solar system" in words
+    assert end["turn_id"] == transcript["turn_id"] and len(client.of("turn_end")) == 1
+    assert not client.of("interrupted")
+
+
+async def test_going_on_right_after_the_turn_ended_merges_both_parts(
+    settings: Settings, models: Models
+) -> None:
+    # Any "probably finished" reading ends the turn after 300 ms: the first part is committed.
+    eager = settings.model_copy(
+        update={"turn_complete_probability": 0.5, "turn_incomplete_probability": 0.4}
+    )
+    first = await spoken(models, "What is the boiling point of water?")
+    second = await spoken(models, "On the top of Mount Everest.")
+    with serve_app(create_app(eager, models=models)) as base:
+        async with VoiceClient(base.replace("http", "ws") + "/v1/voice") as client:
+            await client.start()
+            await client.stream(np.concatenate([first, silence(0.9)]))
+            cut = await client.wait_for(lambda e: e["type"] == "transcript", timeout=30)
+            await client.stream(np.concatenate([second, silence(2.0)]))
+            stopped = await client.wait_for(lambda e: e["type"] == "interrupted", timeout=30)
+            whole = await client.wait_for(
+                lambda e: e["type"] == "transcript" and e["turn_id"] != cut["turn_id"], timeout=60
+            )
+            end = await client.wait_for(
+                lambda e: e["type"] == "turn_end" and e["turn_id"] == whole["turn_id"], timeout=60
+            )
+    assert "everest" not in cut["text"].lower()
+    assert stopped == {**stopped, "turn_id": cut["turn_id"], "resumed": True}
+    assert "boiling point" in whole["text"].lower() and "everest" in whole["text"].lower()
+    assert end["response"]
+    assert len(client.of("transcript")) == 2
