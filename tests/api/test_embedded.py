@@ -40,12 +40,17 @@ async def test_serve_captures_a_consented_turn_with_nothing_else_installed(
         settings = Settings(data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
         store = open_store(settings, "us")
         wait_until(lambda: len(store.list("raw/")) == 3, timeout=120, what="the embedded worker")
+        wait_until(lambda: _captured(settings) == [end["turn_id"]], timeout=60, what="the row")
         assert server.poll() is None
     metadata = json.loads(store.get(next(k for k in store.list("raw/") if "metadata" in k)))
     assert metadata["session_id"] == end["turn_id"] and "electron" in metadata["transcript"].lower()
-    with session_scope(settings) as session:
-        assert [c.session_id for c in session.query(Capture)] == [end["turn_id"]]
     assert not (Path.cwd() / "control").exists()  # the broker keeps its files in the data folder
+
+
+def _captured(settings: Settings) -> list[str]:
+    """The turn ids of the capture rows (persisted after the objects are uploaded)."""
+    with session_scope(settings) as session:
+        return [c.session_id for c in session.query(Capture)]
 
 
 def descendants(pid: int) -> set[int]:
