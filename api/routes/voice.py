@@ -31,6 +31,7 @@ from api.voice.protocol import (
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
     CLOSE_UNSUPPORTED,
+    EndOfSpeech,
     ProtocolError,
     Start,
     Stop,
@@ -190,6 +191,12 @@ class _Connection:
         self.frames = Budget(settings.max_frames_per_s, 2.0 * settings.max_frames_per_s)
         self.audio = Budget(settings.max_audio_rate, settings.audio_burst_s)
         self.start_deadline = time.monotonic() + settings.start_timeout_s
+        self.last_input = time.monotonic()
+        # The longest silence a turn can need: if audio stops for that long in the middle of
+        # an utterance, the client has stopped sending (end of a clip, a muted or stalled
+        # microphone) and no silence will come to end the turn, so it ends as with
+        # end_of_speech. Without this the turn waited for frames until the idle timeout.
+        self.audio_gap_s = settings.incomplete_turn_silence_ms / 1000
         self.errors = 0
         self.close_code = CLOSE_NORMAL
 
@@ -203,27 +210,39 @@ class _Connection:
             self.close_code = CLOSE_INTERNAL
 
     def _timeout(self) -> float:
-        if self.session is not None:
-            return self.settings.idle_timeout_s
-        return max(0.0, self.start_deadline - time.monotonic())
+        now = time.monotonic()
+        if self.session is None:
+            return max(0.0, self.start_deadline - now)
+        timeout = self.last_input + self.settings.idle_timeout_s - now
+        if self.session.utterance is not None:
+            timeout = min(timeout, self.last_input + self.audio_gap_s - now)
+        return max(0.0, timeout)
 
-    async def _timed_out(self) -> None:
+    async def _timed_out(self) -> bool:
+        """Handle a receive timeout; True when the connection should close."""
         if self.session is None:
             message = f"send start within {self.settings.start_timeout_s:g} s of connecting"
             await self.send({"type": "error", "code": "start_timeout", "message": message})
             self.close_code = CLOSE_POLICY
-        else:
+            return True
+        if time.monotonic() - self.last_input >= self.settings.idle_timeout_s:
             await self.send({"type": "error", "code": "idle_timeout", "message": "no input"})
+            return True
+        if self.session.utterance is not None:  # the audio stopped mid-utterance
+            await self.session.on_message(EndOfSpeech(type="end_of_speech"))
+        return False  # (or the utterance ended meanwhile: nothing to do)
 
     async def _receive_loop(self) -> None:
         while True:
             try:
                 message = await asyncio.wait_for(self.websocket.receive(), self._timeout())
             except TimeoutError:
-                await self._timed_out()
-                return
+                if await self._timed_out():
+                    return
+                continue
             except WebSocketDisconnect:
                 return
+            self.last_input = time.monotonic()
             if message["type"] == "websocket.disconnect":
                 return
             try:

@@ -313,3 +313,20 @@ async def test_consent_floods_record_changes_only_within_limits(
         await asyncio.sleep(1.0)  # nothing more comes
     recorded = _recorded_consent(config)
     assert len(recorded) == 8 and recorded.count(True) == 5 and recorded.count(False) == 3
+
+
+@pytest.mark.parametrize("text", ["What is the speed of light?", "Tell me about the"])
+async def test_a_turn_ends_when_the_audio_stops_without_silence(
+    settings: Settings, models: Models, text: str
+) -> None:
+    # Before: a turn ended only on silence the client sent; a client whose audio stopped
+    # right after the words (a clip, a muted microphone) was never answered, and the session
+    # was closed by the idle timeout. The unfinished sentence needs the longer silence.
+    question = await spoken(models, text, silence_s=0.1)
+    with voice_server(settings, models) as url:
+        async with VoiceClient(url) as client:
+            await client.start()
+            await client.stream(question, speed=2)
+            end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=120)
+            assert end["response"] and client.of("transcript")
+            assert client.of("error") == []
