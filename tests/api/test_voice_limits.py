@@ -20,7 +20,7 @@ from api.voice.models import Models
 from capture.consent import ConsentOutbox
 from core.settings import Settings
 from core.tokens import issue_token
-from tests.utils.audio import spoken
+from tests.utils.audio import spoken, trimmed
 from tests.utils.capture import wait_until
 from tests.utils.server import serve_app
 from tests.utils.ws import VoiceClient
@@ -322,7 +322,7 @@ async def test_a_turn_ends_when_the_audio_stops_without_silence(
     # Before: a turn ended only on silence the client sent; a client whose audio stopped
     # right after the words (a clip, a muted microphone) was never answered, and the session
     # was closed by the idle timeout. The unfinished sentence needs the longer silence.
-    question = await spoken(models, text, silence_s=0.1)
+    question = trimmed(await spoken(models, text, silence_s=0.5), keep_s=0.1)
     with voice_server(settings, models) as url:
         async with VoiceClient(url) as client:
             await client.start()
