@@ -226,6 +226,9 @@ class _Connection:
             self.close_code = CLOSE_POLICY
             return True
         if time.monotonic() - self.last_input >= self.settings.idle_timeout_s:
+            if self.session.answer_playing():  # the client is listening, not idle
+                self.last_input = time.monotonic()  # the idle clock starts again
+                return False
             await self.send({"type": "error", "code": "idle_timeout", "message": "no input"})
             return True
         if self.session.utterance is not None:  # the audio stopped mid-utterance

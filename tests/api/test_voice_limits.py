@@ -330,3 +330,19 @@ async def test_a_turn_ends_when_the_audio_stops_without_silence(
             end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=120)
             assert end["response"] and client.of("transcript")
             assert client.of("error") == []
+
+
+async def test_a_client_listening_to_a_long_answer_is_not_idle(
+    settings: Settings, models: Models
+) -> None:
+    # Before: the idle timeout counted from the client's last frame even while the server
+    # was still sending the answer, so a slow (loaded) answer was cut off before turn_end.
+    question = trimmed(await spoken(models, "Explain how a rainbow forms."), keep_s=0.7)
+    with voice_server(settings, models, idle_timeout_s=2.0) as url:  # > the 1.5 s audio gap
+        async with VoiceClient(url) as client:
+            await client.start()
+            await client.stream(question, speed=2)
+            end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=120)
+            assert end["response"] and client.of("audio")
+            await client.wait_for(lambda e: e["type"] == "error" and e["code"] == "idle_timeout")
+            assert (await client.wait_closed())[0] == 1000
