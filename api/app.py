@@ -20,7 +20,9 @@ from fastapi.staticfiles import StaticFiles
 
 from api.routes import admin, health, me, voice
 from api.routes.errors import json_error
+from api.routes.limits import Limits
 from api.routes.voice import SessionManager
+from api.security import SecurityHeaders
 from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
 from core.errors import BackendUnavailable
@@ -87,7 +89,9 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app = FastAPI(title="voice-service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.model_state = state
-    app.state.sessions = SessionManager(settings.max_sessions)
+    app.state.sessions = SessionManager(settings.max_sessions, settings.max_connections_per_client)
+    app.state.limits = Limits()
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(me.router)

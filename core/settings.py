@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, IPvAnyNetwork, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VoiceName = Literal["professional", "friendly", "technical"]
@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Service
     host: str = "127.0.0.1"
     port: int = 8003
+    # Proxies whose X-Forwarded-For is believed (addresses or networks, JSON list); none by
+    # default: limits count the TCP peer's address.
+    forwarded_allow_ips: list[IPvAnyNetwork] = Field(default_factory=list)
     data_dir: Path = Path("var")
     max_utterance_s: float = Field(60.0, gt=0)
 
@@ -121,9 +124,15 @@ class Settings(BaseSettings):
     barge_in_min_ms: int = Field(250, ge=0)  # voiced audio needed to interrupt an answer
     partial_interval_ms: int = Field(1000, ge=200)  # at most 1 s, as clients are promised
     playback_lead_ms: int = Field(400, ge=0)  # how far audio is sent ahead of real time
-    max_sessions: int = Field(8, ge=1)
+    max_sessions: int = Field(8, ge=1)  # sessions admitted (after a valid start)
+    max_connections_per_client: int = Field(4, ge=1)  # open sockets per client address
+    start_timeout_s: float = Field(10.0, gt=0)  # a connection must send start within this
     idle_timeout_s: float = Field(60.0, gt=0)
     max_frames_per_s: int = Field(100, ge=10)  # sustained; bursts of twice that are allowed
+    max_audio_rate: float = Field(1.5, ge=1)  # seconds of audio per second, sustained
+    audio_burst_s: float = Field(5.0, gt=0)  # seconds of audio a client may send ahead
+    consent_changes_per_session: int = Field(10, ge=1)  # recorded; later ones wait for the end
+    consent_changes_per_user_per_hour: int = Field(30, ge=1)  # per process
     default_region: Literal["eu", "us"] = "us"
     require_token: bool = False
     token_secret: str = ""

@@ -1,4 +1,9 @@
-"""Session tokens the service signs: ``user.expiry.signature`` (HMAC-SHA256, URL-safe)."""
+"""Session tokens the service signs: ``user.expiry.signature`` (HMAC-SHA256, URL-safe).
+
+A token is ASCII by construction; anything else a client sends is refused as malformed
+before any work, and signatures are compared as bytes (``hmac.compare_digest`` raises on
+``str`` holding non-ASCII characters).
+"""
 
 from __future__ import annotations
 
@@ -37,12 +42,14 @@ def verify_token(token: str, secret: str, now: float | None = None) -> str:
     """The user the token was issued to; raises ``TokenError`` otherwise."""
     if not secret:
         raise TokenError("no token secret is configured")
+    if not token.isascii():
+        raise TokenError("malformed token")
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenError("malformed token")
     user_part, expiry_part, signature = parts
     payload = f"{user_part}.{expiry_part}"
-    if not hmac.compare_digest(_sign(secret, payload), signature):
+    if not hmac.compare_digest(_sign(secret, payload).encode(), signature.encode()):
         raise TokenError("bad signature")
     try:
         expiry = int(expiry_part)

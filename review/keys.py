@@ -77,8 +77,8 @@ def revoke_key(settings: Settings, key_id: int) -> bool:
 
 def authenticate(settings: Settings, key: str) -> Caller | None:
     """The caller a live key belongs to (its last use recorded), or None."""
-    if not key.startswith(PREFIX) or len(key) > MAX_KEY_CHARS:
-        return None
+    if not key.startswith(PREFIX) or len(key) > MAX_KEY_CHARS or not key.isascii():
+        return None  # keys are ASCII: anything else is malformed, refused without a lookup
     with session_scope(settings) as session:
         row = session.scalars(select(ApiKey).where(ApiKey.key_hash == _hash(key))).first()
         if row is None or row.revoked_at is not None:

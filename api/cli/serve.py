@@ -64,6 +64,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             host=args.host or settings.host,
             port=args.port or settings.port,
             log_level="info",
+            # X-Forwarded-For is believed only from VOICE_FORWARDED_ALLOW_IPS, by the app
+            # (api/routes/limits.py); uvicorn's default would believe any loopback peer.
+            proxy_headers=False,
         )
     finally:
         if worker is not None:

@@ -2,23 +2,26 @@
 
 Every route needs ``Authorization: Bearer <api key>`` (``voice-service admin create-key``):
 missing, wrong or revoked keys get 401, a reviewer on an admin route 403. Failed attempts
-are limited per client address (429 once over the limit). Ids are integers checked by the
-router, so no store key or path is ever built from what a client sends.
+are counted per client address and per key prefix; once either is over the limit, failures
+get 429 instead of 401, but a valid key is always let in (one attacker behind a shared
+proxy cannot lock out the admins). Ids are integers the router checks and bounds (422
+outside 1 to 2**31 - 1, the database's integer range), so no store key or path is ever
+built from what a client sends.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from sqlalchemy import select
 
 from api.routes.errors import json_error
-from api.routes.limits import ClientLimiter, client_of
+from api.routes.limits import Limits, client_of
 from capture.models import ReviewBatch, ReviewItem
 from capture.store import ObjectNotFound
 from core.db import session_scope
@@ -37,9 +40,10 @@ from review.keys import Caller, Role, authenticate
 from review.stats import stats
 
 router = APIRouter(tags=["admin"])
-STATIC = Path(__file__).resolve().parents[1] / "static"
-FAILURES_ALLOWED = 10  # failed attempts per client per window
-FAILURE_WINDOW_S = 60.0
+STATIC = FilePath(__file__).resolve().parents[1] / "static"
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: larger ones cannot exist (and overflow drivers)
+ItemId = Annotated[int, Path(ge=1, le=MAX_ID)]
+BatchId = Annotated[int, Path(ge=1, le=MAX_ID)]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid API key"},
     403: {"description": "the key's role may not do this"},
@@ -62,23 +66,22 @@ def error_response(error: AdminError) -> JSONResponse:
     return json_error(error.status, error.code, str(error))
 
 
-limiter = ClientLimiter(FAILURES_ALLOWED, FAILURE_WINDOW_S)  # failed authentications
-
-
 def requires(role: Role) -> Callable[[Request], Awaitable[Caller]]:
     """A dependency admitting keys of ``role`` (admins are admitted everywhere)."""
 
     async def check(request: Request) -> Caller:
-        client = client_of(request)
-        if limiter.blocked(client):
-            raise AdminError(429, "rate_limited", "too many failed attempts; wait a minute")
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        key = key.strip() if scheme.lower() == "bearer" else ""
         settings: Settings = request.app.state.settings
-        caller = None
-        if scheme.lower() == "bearer" and key.strip():
-            caller = await asyncio.to_thread(authenticate, settings, key.strip())
-        if caller is None:
-            limiter.count(client)
+        caller = await asyncio.to_thread(authenticate, settings, key) if key else None
+        if caller is None:  # only failures are limited: a valid key is never refused
+            limits: Limits = request.app.state.limits
+            counted = limits.admin_keys(client_of(request), key)
+            blocked = any(limits.admin_failures.blocked(name) for name in counted)
+            for name in counted:
+                limits.admin_failures.count(name)
+            if blocked:
+                raise AdminError(429, "rate_limited", "too many failed attempts; wait a minute")
             raise AdminError(401, "unauthorized", "send Authorization: Bearer <api key>")
         if not caller.may(role):
             raise AdminError(403, "forbidden", f"this needs the {role} role")
@@ -128,7 +131,9 @@ async def create_batch(request: Request, caller: Caller = Admin) -> dict[str, An
 
 
 @router.get("/v1/admin/review/batches/{batch_id}", responses=ERRORS)
-async def get_batch(batch_id: int, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+async def get_batch(
+    batch_id: BatchId, request: Request, caller: Caller = Reviewer
+) -> dict[str, Any]:
     """One batch with its progress counts."""
 
     def load() -> dict[str, Any]:
@@ -144,7 +149,7 @@ async def get_batch(batch_id: int, request: Request, caller: Caller = Reviewer) 
 @router.get("/v1/admin/review/items", responses=ERRORS)
 async def list_items(
     request: Request,
-    batch: int | None = None,
+    batch: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: str | None = None,
     caller: Caller = Reviewer,
 ) -> dict[str, Any]:
@@ -165,7 +170,7 @@ async def list_items(
 
 
 @router.get("/v1/admin/review/items/{item_id}", responses=ERRORS)
-async def get_item(item_id: int, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+async def get_item(item_id: ItemId, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
     """The redacted transcript, response, flagged spans, metadata, decisions, audio URL."""
     try:
         return await asyncio.to_thread(item_detail, _settings(request), item_id)
@@ -178,7 +183,7 @@ async def get_item(item_id: int, request: Request, caller: Caller = Reviewer) ->
     responses={**ERRORS, 200: {"content": {"audio/flac": {}}}},
     response_class=Response,
 )
-async def get_audio(item_id: int, request: Request, caller: Caller = Reviewer) -> Response:
+async def get_audio(item_id: ItemId, request: Request, caller: Caller = Reviewer) -> Response:
     """The item's stored (redacted) audio, FLAC."""
     try:
         flac = await asyncio.to_thread(item_audio, _settings(request), item_id)
@@ -189,7 +194,7 @@ async def get_audio(item_id: int, request: Request, caller: Caller = Reviewer) -
 
 @router.post("/v1/admin/review/items/{item_id}/decision", responses=ERRORS)
 async def post_decision(
-    item_id: int, decision: Decision, request: Request, caller: Caller = Reviewer
+    item_id: ItemId, decision: Decision, request: Request, caller: Caller = Reviewer
 ) -> dict[str, Any]:
     """Approve, correct, redact or reject, with error tags; repeating it changes nothing."""
     try:

@@ -1,8 +1,13 @@
 """``/v1/voice``: the streaming voice WebSocket (protocol in ``docs/protocol.md``).
 
-This module owns the transport: admission (origin, capacity, token), frame validation,
-flood control, idle timeout, and one writer task per connection. The conversation itself
-is ``api.voice.session.VoiceSession``.
+This module owns the transport: admission (origin, connections per client address, a
+deadline for ``start``, then token and capacity), frame validation, flood control (frames
+per second and seconds of audio per second), idle timeout, and one writer task per
+connection. The conversation itself is ``api.voice.session.VoiceSession``.
+
+A connection takes one of ``max_sessions`` slots only once its ``start`` is valid: sockets
+that say nothing cost their client address one of its ``max_connections_per_client`` and
+are closed after ``start_timeout_s``, so idle sockets cannot keep anyone else out.
 """
 
 from __future__ import annotations
@@ -11,18 +16,22 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from api.routes.limits import client_of
 from api.voice.chain import VoiceChain
 from api.voice.protocol import (
     CLOSE_GOING_AWAY,
+    CLOSE_INTERNAL,
     CLOSE_NORMAL,
     CLOSE_POLICY,
     CLOSE_TOO_BIG,
     CLOSE_TRY_AGAIN,
     CLOSE_UNSUPPORTED,
+    EndOfSpeech,
     ProtocolError,
     Start,
     Stop,
@@ -36,25 +45,44 @@ from core.tokens import TokenError, verify_token
 log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_ERRORS = 50  # protocol errors tolerated in one connection before it is closed
+BYTES_PER_S = 16_000 * 2  # PCM16 mono 16 kHz
 
 
 class SessionManager:
-    """The live sessions of this process, bounded by ``max_sessions``."""
+    """The open connections of this process and its sessions, bounded by ``max_sessions``."""
 
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.sockets: dict[WebSocket, VoiceSession | None] = {}
+    def __init__(self, limit: int, per_client: int) -> None:
+        self.limit, self.per_client = limit, per_client
+        self.sockets: dict[WebSocket, VoiceSession | None] = {}  # every open connection
+        self.clients: dict[WebSocket, str] = {}
+        self.per_address: Counter[str] = Counter()
+        self.admitted: set[WebSocket] = set()
+
+    def connect(self, websocket: WebSocket, client: str) -> bool:
+        """Count an open connection of ``client``, unless it has too many open already."""
+        if self.per_address[client] >= self.per_client:
+            return False
+        self.per_address[client] += 1
+        self.clients[websocket] = client
+        self.sockets[websocket] = None
+        return True
 
     def admit(self, websocket: WebSocket) -> bool:
-        """Count the connection in, unless the service is full."""
-        if len(self.sockets) >= self.limit:
+        """Give the connection a session slot (after a valid start), unless all are taken."""
+        if len(self.admitted) >= self.limit:
             return False
-        self.sockets[websocket] = None
+        self.admitted.add(websocket)
         return True
 
     def release(self, websocket: WebSocket) -> None:
         """Forget a finished connection."""
         self.sockets.pop(websocket, None)
+        self.admitted.discard(websocket)
+        client = self.clients.pop(websocket, None)
+        if client is not None:
+            self.per_address[client] -= 1
+            if self.per_address[client] <= 0:
+                del self.per_address[client]
 
     async def close_all(self) -> None:
         """Graceful shutdown: cancel every turn, tell each client the server is going away."""
@@ -65,21 +93,21 @@ class SessionManager:
                 await websocket.close(CLOSE_GOING_AWAY)
 
 
-class FrameBudget:
-    """Token bucket against floods of frames: ``rate`` per second, bursts of twice that."""
+class Budget:
+    """Token bucket: ``rate`` per second sustained, at most ``capacity`` saved up."""
 
-    def __init__(self, rate: int) -> None:
-        self.rate, self.capacity = rate, 2.0 * rate
+    def __init__(self, rate: float, capacity: float) -> None:
+        self.rate, self.capacity = rate, capacity
         self.tokens, self.updated = self.capacity, time.monotonic()
 
-    def take(self) -> bool:
-        """Spend one token; False when the client sends faster than allowed."""
+    def take(self, amount: float = 1.0) -> bool:
+        """Spend ``amount``; False when the client sends faster than allowed."""
         now = time.monotonic()
         self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
-        if self.tokens < 1:
+        if self.tokens < amount:
             return False
-        self.tokens -= 1
+        self.tokens -= amount
         return True
 
 
@@ -108,8 +136,9 @@ async def voice(websocket: WebSocket) -> None:
     if models is None:
         await _refuse(websocket, "not_ready", "models are still loading", CLOSE_TRY_AGAIN)
         return
-    if not manager.admit(websocket):
-        await _refuse(websocket, "busy", "too many sessions; try again later", CLOSE_TRY_AGAIN)
+    if not manager.connect(websocket, client_of(websocket)):
+        message = "too many open connections from this address"
+        await _refuse(websocket, "too_many_connections", message, CLOSE_TRY_AGAIN)
         return
     outbox: asyncio.Queue[dict[str, Any] | bytes | None] = asyncio.Queue()
     writer = asyncio.create_task(_write(websocket, outbox))
@@ -159,26 +188,68 @@ class _Connection:
         self.websocket, self.settings, self.chain, self.send = websocket, settings, chain, send
         self.manager = manager
         self.session: VoiceSession | None = None
-        self.budget = FrameBudget(settings.max_frames_per_s)
+        self.frames = Budget(settings.max_frames_per_s, 2.0 * settings.max_frames_per_s)
+        self.audio = Budget(settings.max_audio_rate, settings.audio_burst_s)
+        self.start_deadline = time.monotonic() + settings.start_timeout_s
+        self.last_input = time.monotonic()
+        # The longest silence a turn can need: if audio stops for that long in the middle of
+        # an utterance, the client has stopped sending (end of a clip, a muted or stalled
+        # microphone) and no silence will come to end the turn, so it ends as with
+        # end_of_speech. Without this the turn waited for frames until the idle timeout.
+        self.audio_gap_s = settings.incomplete_turn_silence_ms / 1000
         self.errors = 0
         self.close_code = CLOSE_NORMAL
 
     async def run(self) -> None:
-        """Receive until stop, disconnect, idle timeout or a fatal protocol error."""
+        """Receive until stop, disconnect, a timeout or a fatal error."""
+        try:
+            await self._receive_loop()
+        except Exception:  # a bug, not the client's doing: say so rather than close with 1000
+            log.exception("voice connection failed")
+            await self.send({"type": "error", "code": "internal_error", "message": "server error"})
+            self.close_code = CLOSE_INTERNAL
+
+    def _timeout(self) -> float:
+        now = time.monotonic()
+        if self.session is None:
+            return max(0.0, self.start_deadline - now)
+        timeout = self.last_input + self.settings.idle_timeout_s - now
+        if self.session.utterance is not None:
+            timeout = min(timeout, self.last_input + self.audio_gap_s - now)
+        return max(0.0, timeout)
+
+    async def _timed_out(self) -> bool:
+        """Handle a receive timeout; True when the connection should close."""
+        if self.session is None:
+            message = f"send start within {self.settings.start_timeout_s:g} s of connecting"
+            await self.send({"type": "error", "code": "start_timeout", "message": message})
+            self.close_code = CLOSE_POLICY
+            return True
+        if time.monotonic() - self.last_input >= self.settings.idle_timeout_s:
+            if self.session.answer_playing():  # the client is listening, not idle
+                self.last_input = time.monotonic()  # the idle clock starts again
+                return False
+            await self.send({"type": "error", "code": "idle_timeout", "message": "no input"})
+            return True
+        if self.session.utterance is not None:  # the audio stopped mid-utterance
+            await self.session.on_message(EndOfSpeech(type="end_of_speech"))
+        return False  # (or the utterance ended meanwhile: nothing to do)
+
+    async def _receive_loop(self) -> None:
         while True:
             try:
-                message = await asyncio.wait_for(
-                    self.websocket.receive(), timeout=self.settings.idle_timeout_s
-                )
+                message = await asyncio.wait_for(self.websocket.receive(), self._timeout())
             except TimeoutError:
-                await self.send({"type": "error", "code": "idle_timeout", "message": "no input"})
-                return
+                if await self._timed_out():
+                    return
+                continue
             except WebSocketDisconnect:
                 return
+            self.last_input = time.monotonic()
             if message["type"] == "websocket.disconnect":
                 return
             try:
-                if not self.budget.take():
+                if not self.frames.take():
                     self.close_code = CLOSE_POLICY
                     raise ProtocolError("rate_limited", "too many frames; slow down")
                 if message.get("bytes") is not None:
@@ -189,10 +260,7 @@ class _Connection:
                 await self.send({"type": "error", "code": exc.code, "message": str(exc)})
                 if exc.code == "frame_too_large":
                     self.close_code = CLOSE_TOO_BIG
-                if (
-                    exc.code in ("frame_too_large", "unauthorized")
-                    or self.close_code != CLOSE_NORMAL
-                ):
+                if self.close_code != CLOSE_NORMAL:  # set by the errors that end a connection
                     return
                 self.errors += 1
                 if self.errors >= MAX_ERRORS:
@@ -203,6 +271,12 @@ class _Connection:
         check_audio_frame(frame)
         if self.session is None:
             raise ProtocolError("not_started", "send a start message before audio")
+        if not self.audio.take(len(frame) / BYTES_PER_S):
+            self.close_code = CLOSE_POLICY
+            raise ProtocolError(
+                "rate_limited",
+                f"audio faster than {self.settings.max_audio_rate:g}x real time; slow down",
+            )
         if frame:
             await self.session.on_audio(frame)
 
@@ -215,6 +289,9 @@ class _Connection:
             if not isinstance(message, Start):
                 raise ProtocolError("not_started", "the first message must be start")
             user = self._authorize(message)
+            if not self.manager.admit(self.websocket):
+                self.close_code = CLOSE_TRY_AGAIN
+                raise ProtocolError("busy", "too many sessions; try again later")
             models = self.chain.models
             self.session = VoiceSession(
                 user=user,

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+from api.routes.limits import ClientLimiter
 from capture.consent import ConsentChange, request_change
 from capture.metadata import user_id_for
 from capture.spool import Spool, SpoolRecord
@@ -40,6 +41,8 @@ class CaptureSink:
         self.pending: set[asyncio.Future[object]] = set()
         self.celery = make_app(settings)
         self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="capture")
+        # Each consent change is a durable file and a task: a user gets so many an hour.
+        self.consent_limit = ClientLimiter(settings.consent_changes_per_user_per_hour, 3600.0)
 
     def user_id(self, user_token: str) -> str:
         """The pseudonymous id stored instead of the token."""
@@ -83,6 +86,14 @@ class CaptureSink:
     def consent_changed(self, user_token: str, granted: bool, source: str) -> None:
         """Keep a grant or revocation (a revocation erases the user's captures)."""
         self._in_background(self.change_consent, self.user_id(user_token), granted, source)
+
+    def consent_allowed(self, user_token: str) -> bool:
+        """Count one consent change of the user; False once over the hourly limit."""
+        user_id = self.user_id(user_token)
+        if self.consent_limit.blocked(user_id):
+            return False
+        self.consent_limit.count(user_id)
+        return True
 
     def feedback(self, turn_id: str, value: str | None) -> None:
         """Feedback on a turn already handed over: the workers update what was stored."""

@@ -86,8 +86,13 @@ class VoiceSession:
         self._idle_check: asyncio.Task[None] | None = None
         self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
         self.captured: set[str] = set()  # turns handed to the capture pipeline
-        if self.consent and capture is not None:
-            capture.consent_changed(self.user_token, True, "session")
+        # Consent is recorded only when it changes, a limited number of times; a change over
+        # the limit applies to this session at once and is recorded when the session ends.
+        self.consent_recorded: bool | None = None
+        self.consent_changes = 0
+        self.consent_deferred = self.consent_limit_said = False
+        if self.consent:
+            self._record_consent(True)
 
     # ---- input ---------------------------------------------------------------------------
 
@@ -118,9 +123,12 @@ class VoiceSession:
         elif isinstance(message, Interrupt):
             await self.interrupt()
         elif isinstance(message, Consent):
-            self.consent = message.granted
-            if self.capture is not None:  # a revocation erases what was captured
-                self.capture.consent_changed(self.user_token, message.granted, "session")
+            self.consent = message.granted  # a revocation erases what was captured
+            if not self._record_consent(message.granted) and not self.consent_limit_said:
+                self.consent_limit_said = True  # once: the client may go on sending
+                raise ProtocolError(
+                    "rate_limited", "too many consent changes; the last is kept at the end"
+                )
         elif isinstance(message, Feedback):
             if message.turn_id not in self.feedback:
                 raise ProtocolError("unknown_turn", "feedback names a turn of another session")
@@ -129,6 +137,22 @@ class VoiceSession:
                 self.capture.feedback(message.turn_id, message.value)
         elif isinstance(message, Start):
             raise ProtocolError("already_started", "the session has already started")
+
+    def _record_consent(self, granted: bool, *, limited: bool = True) -> bool:
+        """Hand a change of consent to the capture pipeline; False when deferred by a limit."""
+        if self.capture is None or granted == self.consent_recorded:
+            self.consent_deferred = False
+            return True
+        if limited and (
+            self.consent_changes >= self.settings.consent_changes_per_session
+            or not self.capture.consent_allowed(self.user_token)
+        ):
+            self.consent_deferred = True
+            return False
+        self.capture.consent_changed(self.user_token, granted, "session")
+        self.consent_recorded, self.consent_deferred = granted, False
+        self.consent_changes += 1
+        return True
 
     def _keep(self, audio: np.ndarray) -> None:
         if self.utterance is not None:
@@ -428,6 +452,8 @@ class VoiceSession:
         if self.turn is not None:
             await self._settle(self.turn)
             await self.turn.cancel()
+        if self.consent_deferred:  # the user's last word on consent is kept
+            self._record_consent(self.consent, limited=False)
 
     @staticmethod
     async def _settle(turn: Turn) -> None:

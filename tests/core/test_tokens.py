@@ -27,3 +27,11 @@ def test_other_secret_and_no_secret() -> None:
         issue_token("bob", "", ttl_s=60)
     with pytest.raises(TokenError):
         verify_token(token, "")
+
+
+@pytest.mark.parametrize("token", ["é.1.x", "bob.9999999999.sïgnature", "\u202e.1.2", "a.b.\udcff"])
+def test_non_ascii_tokens_are_malformed_not_a_crash(token: str) -> None:
+    # hmac.compare_digest raises TypeError on str holding non-ASCII characters: before the
+    # fix these crashed the WebSocket handler and DELETE /v1/me/data (500).
+    with pytest.raises(TokenError, match="malformed"):
+        verify_token(token, "s3cret")

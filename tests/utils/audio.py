@@ -34,3 +34,10 @@ async def spoken(
     pcm = b"".join([c async for c in models.tts.synthesize(text, voice)])  # type: ignore[arg-type]
     speech = resample_to_16k(pcm, models.tts.sample_rate)
     return np.concatenate([speech, np.zeros(int(silence_s * 16_000), np.float32)])
+
+
+def trimmed(audio: np.ndarray, keep_s: float = 0.1, level: float = 0.01) -> np.ndarray:
+    """``audio`` cut ``keep_s`` after its last sample louder than ``level`` (speech's end)."""
+    loud = np.flatnonzero(np.abs(audio) > level)
+    end = (loud[-1] + 1 if loud.size else 0) + int(keep_s * 16_000)
+    return np.concatenate([audio[:end], np.zeros(max(0, end - audio.size), np.float32)])

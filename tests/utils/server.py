@@ -19,7 +19,12 @@ def serve_app(app: Any, *, timeout_s: float = 30, ws_max_size: int = WS_MAX_SIZE
     """Serve ``app``; yield its base URL once ``/healthz`` answers; stop it afterwards."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws_max_size=ws_max_size
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        ws_max_size=ws_max_size,
+        proxy_headers=False,  # as `voice-service serve`: the app decides whom to believe
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

@@ -18,8 +18,9 @@ from api.voice.audio import float_to_pcm16
 class VoiceClient:
     """Connect, send, and wait for events; binary frames are recorded as ``{"type": "audio"}``."""
 
-    def __init__(self, url: str, **headers: str) -> None:
+    def __init__(self, url: str, local_addr: str | None = None, **headers: str) -> None:
         self.url, self.headers = url, headers
+        self.local_addr = local_addr  # a loopback source address (127.0.0.2, ...)
         self.events: list[dict[str, Any]] = []
         self.changed = asyncio.Event()
         self.closed: tuple[int | None, str] | None = None
@@ -27,8 +28,9 @@ class VoiceClient:
         self._reader: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> VoiceClient:
+        extra = {"local_addr": (self.local_addr, 0)} if self.local_addr else {}
         self.ws = await websockets.connect(
-            self.url, max_size=1 << 22, additional_headers=self.headers or None
+            self.url, max_size=1 << 22, additional_headers=self.headers or None, **extra
         )
         self._reader = asyncio.create_task(self._read())
         return self

@@ -29,7 +29,7 @@ from capture.store_s3 import S3Store
 from core.db import session_scope
 from core.settings import Settings
 from migrations import upgrade
-from tests.utils.audio import spoken
+from tests.utils.audio import spoken, trimmed
 from tests.utils.capture import BROKER, enqueue, send_task, spool_turn, wait_until
 from tests.utils.celery_worker import celery_worker
 from tests.utils.databases import fresh_database
@@ -177,7 +177,13 @@ def test_postgres_down_briefly_retries_then_succeeds(stack: Stack) -> None:
 async def test_redis_stopped_during_a_session_the_turn_is_answered_and_captured_later(
     tmp_path: Path, models: Models
 ) -> None:
-    question = await spoken(models, "How heavy is a proton?", voice="friendly", silence_s=1)
+    # Piper's speech varies from run to run, and tiny.en sometimes hears "... a prop on?",
+    # which reads as unfinished and needs 1.5 s of silence: the 1 s this test used to send
+    # never ended the turn, and the session sat until the idle timeout closed it (1000).
+    # Sending 0.1 s of silence after the last word (less than any turn needs) makes every run
+    # depend on the server ending the turn once the audio stops, whatever the words.
+    speech = await spoken(models, "How heavy is a proton?", voice="friendly", silence_s=0.5)
+    question = trimmed(speech, keep_s=0.1)
     with redis_server() as broker, full_stack(tmp_path, broker.url) as stack:
         config = stack.settings.model_copy(update={"data_dir": tmp_path})
         with celery_worker(stack.env), serve_app(create_app(config, models=models)) as base:
