@@ -160,11 +160,15 @@ def test_the_production_example_requires_tokens_and_one_origin(
         require_token=api["VOICE_REQUIRE_TOKEN"],
         token_secret=api["VOICE_TOKEN_SECRET"],
         allowed_origins=yaml.safe_load(api["VOICE_ALLOWED_ORIGINS"]),
+        forwarded_allow_ips=yaml.safe_load(api["VOICE_FORWARDED_ALLOW_IPS"]),
     )
     assert settings.require_token and len(base64.b64decode(settings.token_secret)) == 32
     assert settings.allowed_origins == ["https://voice.example.org"]
     assert api["VOICE_STORAGE_KEY"] == secrets["VOICE_STORAGE_KEY"]  # the base still applies
     proxy = services["proxy"]
+    # only the proxy's forwarded addresses are believed: rate limits see each real client
+    assert [str(ip) for ip in settings.forwarded_allow_ips] == ["172.28.0.10/32"]
+    assert proxy["networks"]["default"]["ipv4_address"] == "172.28.0.10"
     assert " ".join(proxy["command"]).endswith("--from voice.example.org --to api:8003")
     assert {port(entry) for entry in proxy["ports"]} == {"443:443", "80:80"}
     for missing in ("VOICE_DOMAIN", "VOICE_TOKEN_SECRET"):

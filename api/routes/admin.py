@@ -26,6 +26,7 @@ from capture.models import ReviewBatch, ReviewItem
 from capture.store import ObjectNotFound
 from core.db import session_scope
 from core.settings import Settings
+from redaction import RedactionError
 from review.batches import STATUSES, build_batch, describe
 from review.decisions import (
     Decision,
@@ -203,6 +204,8 @@ async def post_decision(
         raise AdminError(404, "not_found", f"no review item {item_id}") from exc
     except InvalidDecision as exc:
         raise AdminError(422, "invalid_request", str(exc)) from exc
+    except RedactionError as exc:  # nothing was stored: a correction is kept only redacted
+        raise AdminError(503, "redaction_failed", "the correction could not be redacted") from exc
     return {"item": item}
 
 

@@ -32,6 +32,8 @@ from core.db import session_scope
 from core.messages import Word
 from core.settings import Settings
 from migrations import upgrade
+from redaction import RedactionError
+from review import corrections
 from review.batches import build_batch
 from review.keys import create_key, revoke_key
 from tests.utils.capture import run_chain, spool_turn
@@ -338,3 +340,21 @@ def test_admin_cli_keys_are_printed_once_and_listed_without_the_key(tmp_path: Pa
     wrong = cli("review", "build-batch")
     assert wrong.returncode == 2 and "review_batch_cron" in wrong.stderr
     assert wrong.stderr.strip().count("\n") == 0
+
+
+def test_a_correction_the_redactor_fails_on_is_refused_and_nothing_is_stored(
+    review: Review, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def failing(text: str) -> None:
+        raise RedactionError("the engine failed")
+
+    monkeypatch.setattr(corrections, "redact_text", failing)  # the server runs in this process
+    build_batch(review.settings, datetime.now(UTC))
+    item = review.items()["pii/pii_review"]["id"]
+    fix = {"decision": "correct", "transcript": "my card is 4111 1111 1111 1111"}
+    answer = review.post(f"/v1/admin/review/items/{item}/decision", fix)
+    assert answer.status_code == 503
+    assert answer.json()["error"]["code"] == "redaction_failed"
+    stored = review.get(f"/v1/admin/review/items/{item}").json()
+    assert stored["status"] == "pending" and stored["decisions"] == []
+    assert "4111" not in json.dumps(stored)
