@@ -84,6 +84,7 @@ class VoiceSession:
         self.turn: Turn | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle_check: asyncio.Task[None] | None = None
+        self.last_frame_at = time.monotonic()  # when the last frame was received
         self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
         self.captured: set[str] = set()  # turns handed to the capture pipeline
         # Consent is recorded only when it changes, a limited number of times; a change over
@@ -98,6 +99,7 @@ class VoiceSession:
 
     async def on_audio(self, pcm: bytes) -> None:
         """One binary frame of PCM16 mono 16 kHz."""
+        self.last_frame_at = time.monotonic()  # received: it may wait for the VAD a while
         audio = pcm16_to_float(pcm)
         probabilities = await asyncio.to_thread(self.vad.push, audio)
         self._keep(audio)
@@ -233,13 +235,16 @@ class VoiceSession:
         """A client that sent all it had sends no more silence: its absence counts as silence.
 
         While frames keep coming they measure the silence themselves; this only looks again.
+        Frames are judged by when they were received, not processed: under load the VAD may
+        lag behind frames that did come, and those are not an absence.
         """
         final = self.final_task
         while self.final_task is final and self.utterance is not None:
-            frames, wait_ms = self.tracker.frames, max(needed_ms - self.tracker.silence_ms, 0)
+            wait_ms = max(needed_ms - self.tracker.silence_ms, 0)
             await asyncio.sleep(wait_ms / 1000 + 0.05)
-            if self.tracker.frames == frames and self.final_task is final:
-                await self._end_of_turn(unheard_ms=wait_ms + 50)
+            unheard_ms = int((time.monotonic() - self.last_frame_at) * 1000)
+            if unheard_ms >= wait_ms and self.final_task is final:
+                await self._end_of_turn(unheard_ms=unheard_ms)
                 return
 
     async def _partials(self) -> None:

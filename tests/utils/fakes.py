@@ -210,7 +210,8 @@ turn_detector.registry.register("fake", "tests.utils.fakes:FakeTurnDetector")
 
 
 def fake_settings(settings: Settings, **overrides: Any) -> Settings:
-    """``settings`` with every model stage faked."""
+    """``settings`` with every model stage faked, and the answer always the fake LLM's (no
+    action answers by itself: the fact store would answer "how many moons" on its own)."""
     return settings.model_copy(
         update={
             "stt_backend": "fake",
@@ -218,6 +219,8 @@ def fake_settings(settings: Settings, **overrides: Any) -> Settings:
             "llm_backend": "fake",
             "tts_backend": "fake",
             "turn_detector": "fake",
+            "actions": {"scientific_query": [], "unit_conversion": [], "other": []},
+            "correct_transcripts": False,
             **overrides,
         }
     )

@@ -37,6 +37,9 @@ class RecordingCapture:
     def consent_changed(self, user_token: str, granted: bool, source: str) -> None:
         pass
 
+    def consent_allowed(self, user_token: str) -> bool:
+        return True
+
     def feedback(self, turn_id: str, value: str | None) -> None:
         pass
 
