@@ -64,6 +64,7 @@ bench: install-dev
 	$(BIN)/voice-service bench-chain tests/data/speech/jfk.flac --runs 5
 	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 	$(BIN)/voice-service redact-eval tests/data/pii_eval.jsonl
+	$(BIN)/voice-service qa-eval tests/data/qa_eval.jsonl
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
