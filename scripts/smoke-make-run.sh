@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's way in, as a new user meets it: `make run` from this checkout on its embedded
-# defaults (no VOICE_* settings, a data folder that does not exist yet), `/readyz` answering
+# defaults (no VOICE_* settings but a data folder that does not exist yet, in a temporary
+# place so that a ./var of the checkout's is neither needed nor touched), `/readyz` answering
 # 200, one spoken question through `voice-service talk`, then a stop that takes the embedded
 # worker with it. Used by CI after `make test`.
 set -euo pipefail
@@ -10,13 +11,14 @@ port=${SMOKE_PORT:-8003}
 log=$(mktemp)
 reply=$(mktemp --suffix=.wav)
 for name in $(env | grep -o '^VOICE_[A-Z_]*' || true); do unset "$name"; done
-[ ! -e var ] || { echo "smoke: ./var exists; this smoke test wants a fresh data folder" >&2; exit 1; }
+scratch=$(mktemp -d)
+export VOICE_DATA_DIR="$scratch/var"  # does not exist yet: serve must make it
 
 setsid make run >"$log" 2>&1 &
 make_pid=$!
-cleanup() {  # the data folder is this script's own: it checked that none was there
+cleanup() {
   kill -KILL -- "-$make_pid" 2>/dev/null || true
-  rm -rf var "$reply" "$log" "$log.talk"
+  rm -rf "$scratch" "$reply" "$log" "$log.talk"
 }
 trap cleanup EXIT
 
@@ -31,8 +33,9 @@ if [ "$ready" != 1 ]; then
   tail -n 30 "$log" >&2
   exit 1
 fi
-echo "smoke: make run answers /readyz; data folder mode $(stat -c %a var)"
-[ "$(stat -c %a var)" = 700 ] || { echo "smoke: var is not 0700" >&2; exit 1; }
+mode=$(stat -c %a "$VOICE_DATA_DIR")
+echo "smoke: make run answers /readyz; it made the data folder with mode $mode"
+[ "$mode" = 700 ] || { echo "smoke: the data folder is not 0700" >&2; exit 1; }
 
 .venv/bin/voice-service talk tests/data/speech/jfk.flac "$reply" \
   --url "ws://127.0.0.1:$port/v1/voice" --speed 2 --timeout 120 --json >"$log.talk"
@@ -42,12 +45,16 @@ echo "smoke: talk got an answer to: $(grep -m 1 '"type": "transcript"' "$log.tal
 
 # Stop `serve` the hard way (SIGKILL, no clean-up of its own): its worker must follow.
 descendants() { local child; for child in $(pgrep -P "$1"); do echo "$child"; descendants "$child"; done; }
-serve_pid=$(pgrep -P "$make_pid" | head -n 1)
-workers=$(descendants "$serve_pid")
-[ -n "$serve_pid" ] && [ -n "$workers" ] || { echo "smoke: no serve or embedded worker found" >&2; exit 1; }
+serve_pid=$(pgrep -P "$make_pid" | head -n 1 || true)
+workers=$([ -z "$serve_pid" ] || descendants "$serve_pid")
+if [ -z "$serve_pid" ] || [ -z "$workers" ]; then
+  echo "smoke: no serve (${serve_pid:-none}) or embedded worker found below make ($make_pid)" >&2
+  tail -n 20 "$log" >&2
+  exit 1
+fi
 kill -KILL "$serve_pid"
 for _ in $(seq 20); do
-  left=$(for pid in $workers; do kill -0 "$pid" 2>/dev/null && echo "$pid"; done)
+  left=$(for pid in $workers; do if kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi; done)
   [ -z "$left" ] && break
   sleep 0.5
 done

@@ -16,6 +16,12 @@ from tests.utils.audio import word_set
 CLI = [sys.executable, "-m", "api.cli"]
 
 
+@pytest.fixture(autouse=True)
+def data_dir_of_its_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands keep state in the data folder: never in the checkout's ./var."""
+    monkeypatch.setenv("VOICE_DATA_DIR", str(tmp_path / "var"))
+
+
 def cli(
     *args: str, stdin: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:

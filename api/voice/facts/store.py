@@ -29,6 +29,7 @@ from api.voice.facts.sources import (
     package_versions,
     unit_relation_facts,
 )
+from core.folders import private_folder
 
 log = logging.getLogger(__name__)
 CACHE_FORMAT = 1
@@ -128,7 +129,7 @@ def _counts(facts: list[Fact]) -> dict[str, int]:
 
 
 def _write_atomically(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)  # 0700, like every folder of the service's state
     for old in path.parent.glob("store-*.json"):  # an older build is of no further use
         if old != path:
             old.unlink(missing_ok=True)
