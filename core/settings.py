@@ -117,6 +117,10 @@ class Settings(BaseSettings):
     incomplete_turn_silence_ms: int = Field(1300, ge=100)  # when it says it has not
     turn_complete_probability: float = Field(0.95, gt=0, le=1)
     turn_incomplete_probability: float = Field(0.9, ge=0, lt=1)
+    # Words cut off mid-phrase ("um", "what is the") wait longest: a pause there runs past
+    # 1.3 s (live on the turn set's tune split), where a finished-sounding one rarely does.
+    hesitant_turn_silence_ms: int = Field(2000, ge=100)
+    turn_hesitant_probability: float = Field(0.1, ge=0, lt=1)
     # A user who goes on within this long of a committed turn, having heard at most
     # `resume_max_heard_ms` of the answer, was cut off: the answer is dropped, both parts merge.
     resume_window_ms: int = Field(3000, ge=0)

@@ -39,6 +39,7 @@ from api.voice.protocol import (
     parse_client_message,
 )
 from api.voice.session import VoiceSession
+from api.voice.turn_detector import TurnTiming
 from core.settings import VOICES, Settings
 from core.tokens import TokenError, verify_token
 
@@ -196,7 +197,7 @@ class _Connection:
         # an utterance, the client has stopped sending (end of a clip, a muted or stalled
         # microphone) and no silence will come to end the turn, so it ends as with
         # end_of_speech. Without this the turn waited for frames until the idle timeout.
-        self.audio_gap_s = settings.incomplete_turn_silence_ms / 1000
+        self.audio_gap_s = TurnTiming.from_settings(settings).longest_ms / 1000
         self.errors = 0
         self.close_code = CLOSE_NORMAL
 
