@@ -79,12 +79,12 @@ def choose(settings: Settings, turn_id: str, copy: int, rooms: list[Path]) -> Au
     snr = float(rng.uniform(*settings.dataset_augment_snr_db))
     reverb = bool(rng.random() < settings.dataset_augment_reverb_probability)
     room = rooms[int(rng.integers(len(rooms)))].name if reverb and rooms else None
-    return Augmentation(copy, int(rng.integers(2**31)), round(speed, 4), round(snr, 2), room)
+    return Augmentation(copy, int(rng.integers(2**31)), round(speed, 3), round(snr, 2), room)
 
 
 def _speed(audio: np.ndarray, speed: float) -> np.ndarray:
     """Faster and higher (speed > 1) or slower and lower: resampling, as Kaldi's perturbation."""
-    ratio = Fraction(speed).limit_denominator(200)
+    ratio = Fraction(round(speed * 1000), 1000)  # exactly the recorded speed
     return np.asarray(resample_poly(audio, ratio.denominator, ratio.numerator), dtype=np.float32)
 
 
