@@ -57,6 +57,7 @@ class ProgressBar:
         self.bar: Any = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
+        """Move the stage's bar to ``done`` of ``total`` (a new stage starts a new bar)."""
         from tqdm import tqdm
 
         if stage != self.stage:

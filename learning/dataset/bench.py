@@ -48,7 +48,8 @@ def spoken_sentences(settings: Settings) -> list[np.ndarray]:
     for text in SENTENCES:
         pcm = b"".join(chunk.audio_int16_bytes for chunk in voice.synthesize(text))
         audio = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32_768
-        clips.append((to_16k(audio, voice.config.sample_rate) * 32_767).astype(np.int16))
+        resampled = to_16k(audio, voice.config.sample_rate) * 32_767
+        clips.append(np.clip(resampled, -32_768, 32_767).astype(np.int16))
     return clips
 
 
@@ -127,7 +128,7 @@ def run_bench(
         options = ExportOptions(out=Path(scratch) / "dataset", format=fmt)
         report = export_dataset(bench, options, hooked)
         seconds = time.perf_counter() - started
-    marks = sorted(stages.items(), key=lambda item: item[1]) + [("end", seconds)]
+    marks = [*sorted(stages.items(), key=lambda item: item[1]), ("end", seconds)]
     return {
         "turns": n,
         "exported": report["exported"],

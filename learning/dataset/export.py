@@ -32,6 +32,7 @@ from learning.dataset.writer import Row
 log = logging.getLogger(__name__)
 RECHECKS = 3  # rewrites at most, when turns keep vanishing while the dataset is written
 Counts = dict[str, Counter[str]]
+SKIPPED = ("missing_object", "unreadable_audio")  # turns skipped, not judged by a rule
 
 
 def export_dataset(
@@ -68,7 +69,10 @@ class Export:
     def __init__(
         self, settings: Settings, options: ExportOptions, progress: Progress, folder: Path
     ) -> None:
-        self.settings, self.options, self.progress, self.folder = settings, options, progress, folder
+        self.settings = settings
+        self.options = options
+        self.progress = progress
+        self.folder = folder
         self.started = datetime.now(UTC)
         self.counts: Counts = {k: Counter() for k in ("excluded", "filtered", "skipped", "dropped")}
         self.stores: dict[str, ObjectStore] = {}
@@ -88,7 +92,9 @@ class Export:
             else:
                 wanted.append(turn)
         self._audio(wanted)
-        repeated = quality.near_duplicates(self.turns.values(), self.settings.dataset_duplicate_similarity)
+        repeated = quality.near_duplicates(
+            self.turns.values(), self.settings.dataset_duplicate_similarity
+        )
         self._drop(repeated, lambda _: ("filtered", "near_duplicate"))
         self._recheck()
         if self.options.augment:
@@ -102,8 +108,14 @@ class Export:
                 break
         else:
             self._write(splits)
+        if self.options.format == "hf":  # the clips are inside the saved tables now
+            shutil.rmtree(self.folder / "audio", ignore_errors=True)
         report = build_report(
-            self._base(selection.considered), self.rows, splits, science_terms(self.settings), self.counts
+            self._base(selection.considered),
+            self.rows,
+            splits,
+            science_terms(self.settings),
+            self.counts,
         )
         (self.folder / writer.REPORT).write_text(json.dumps(report, indent=2))
         (self.folder / "report.md").write_text(markdown(report))
@@ -135,13 +147,13 @@ class Export:
             self._store(region)  # made once, before the threads share them
         with ThreadPoolExecutor(self.settings.dataset_workers) as pool:
             for count, (turn, outcome) in enumerate(pool.map(self._checked, turns), start=1):
-                self.progress("audio", count, len(turns))
-                if outcome in ("missing_object", "unreadable_audio"):
-                    self.counts["skipped"][str(outcome)] += 1
-                elif isinstance(outcome, str):
-                    self.counts["filtered"][outcome] += 1
-                else:
+                if isinstance(outcome, quality.Clip):
                     self._keep(turn, outcome)
+                elif outcome in SKIPPED:
+                    self.counts["skipped"][outcome] += 1
+                else:
+                    self.counts["filtered"][outcome] += 1
+                self.progress("audio", count, len(turns))
 
     def _keep(self, turn: Turn, clip: quality.Clip) -> None:
         speaker = speaker_of(turn.user_id, self.settings.dataset_split_salt)

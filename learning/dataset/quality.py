@@ -131,9 +131,7 @@ def near_duplicates(turns: Iterable[Turn], similarity: float) -> set[str]:
     for turn in sorted(turns, key=lambda t: (t.timestamp, t.turn_id)):
         text = normalized(turn.text)
         earlier = kept.setdefault(turn.user_id, [])
-        match = process.extractOne(
-            text, earlier, scorer=fuzz.ratio, score_cutoff=similarity * 100
-        )
+        match = process.extractOne(text, earlier, scorer=fuzz.ratio, score_cutoff=similarity * 100)
         if match is not None:
             repeated.add(turn.turn_id)
         else:

@@ -61,7 +61,9 @@ def build_report(
     counts: dict[str, Counter[str]],
 ) -> dict[str, Any]:
     """The whole report; ``base`` carries the options, times and model versions."""
-    summaries = {split: split_summary([r for r in rows if r.split == split], terms) for split in splits}
+    summaries = {
+        split: split_summary([r for r in rows if r.split == split], terms) for split in splits
+    }
     exported = sum(s["utterances"] for name, s in summaries.items() if name != "synthetic")
     coverage = Coverage(terms)
     covered = set().union(set(), *(coverage.mentioned(r.text) for r in rows if not r.augmentation))
@@ -110,11 +112,19 @@ def markdown(report: dict[str, Any]) -> str:
     for title, key in (("Left out", "excluded"), ("Quality rules", "filtered")):
         lines += ["", f"## {title}", ""]
         lines += [f"- {name}: {count}" for name, count in report[key].items()] or ["- none"]
-    for title, key in (("Skipped", "skipped"), ("Dropped while exporting", "dropped_during_export")):
+    for title, key in (
+        ("Skipped", "skipped"),
+        ("Dropped while exporting", "dropped_during_export"),
+    ):
         lines += ["", f"## {title}", ""]
         lines += [f"- {name}: {count}" for name, count in report[key].items()] or ["- none"]
     for field in ("domains", "intents"):
-        lines += ["", f"## Per {field[:-1]}", "", "| split | " + field[:-1] + " | utterances | hours |"]
+        lines += [
+            "",
+            f"## Per {field[:-1]}",
+            "",
+            "| split | " + field[:-1] + " | utterances | hours |",
+        ]
         lines += ["| --- | --- | ---: | ---: |"]
         for name, split in report["splits"].items():
             for key, value in split[field].items():

@@ -49,9 +49,7 @@ def user(name: str) -> str:
     return user_id_for(name, "secret")
 
 
-def capture(
-    settings: Settings, turn_id: str, who: str, clip: int | str, **changes: object
-) -> str:
+def capture(settings: Settings, turn_id: str, who: str, clip: int | str, **changes: object) -> str:
     """Store one turn of ``who`` through the real capture chain; returns its transcript.
 
     ``clip`` picks the speech: a question of the turn set by number, or a file by name (then

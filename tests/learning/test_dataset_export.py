@@ -62,7 +62,9 @@ def test_speaker_disjoint_splits_with_reviewers_labels_and_quality_rules(
     _, repeated = clips()[6]  # speaker-3 asks speaker-3's earlier question again
     capture(stored, "again", "speaker-3", 33, transcript=repeated.lower().rstrip("?"))
     label = "What is the speed of light in a vacuum, exactly?"
-    decide(stored, item_of(stored, "corrected"), Decision(decision="correct", transcript=label), "rita")
+    decide(
+        stored, item_of(stored, "corrected"), Decision(decision="correct", transcript=label), "rita"
+    )
     approve = Decision(decision="approve", tags=["not_speech"])
     decide(stored, item_of(stored, "noise"), approve, "rita")
     decide(stored, item_of(stored, "rejected"), Decision(decision="reject"), "rita")
