@@ -8,6 +8,7 @@ the dataset rewritten without it, before the folder is published.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -22,7 +23,7 @@ from capture.keys import object_key
 from capture.store import ObjectNotFound, ObjectStore, open_store
 from core.settings import Settings
 from learning.dataset import augment, quality, writer
-from learning.dataset.options import ExportOptions, Progress, no_progress
+from learning.dataset.options import DatasetError, ExportOptions, Progress, no_progress
 from learning.dataset.report import build_report, markdown
 from learning.dataset.source import Turn, recheck, select_turns
 from learning.dataset.splits import speaker_of, split_of
@@ -42,6 +43,7 @@ def export_dataset(
     done = _already_done(options)
     if done is not None:
         return done
+    _require_packages(options)
     writer.check_destination(options.out, options.overwrite)
     options.window()  # a reversed window fails before anything is written
     folder = writer.staging_folder(options.out)
@@ -52,6 +54,19 @@ def export_dataset(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     return report
+
+
+def _require_packages(options: ExportOptions) -> None:
+    """One clear line when what the options need is not installed."""
+    needed = ["datasets"] if options.format == "hf" else []
+    needed += ["audiomentations", "pyroomacoustics"] if options.augment else []
+    needed += ["piper"] if options.synthetic else []
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DatasetError(
+            f"{', '.join(missing)} not installed: pip install 'voice-service[learning]'",
+            code="missing_extra",
+        )
 
 
 def _already_done(options: ExportOptions) -> dict[str, Any] | None:

@@ -100,6 +100,9 @@ def test_speaker_disjoint_splits_with_reviewers_labels_and_quality_rules(
     assert "Speed of light" in report["science_terms"]["covered"]
     assert (out / "report.md").read_text().count("| train |") >= 1
 
+    reviewed = export_dataset(stored, ExportOptions(out=tmp_path / "reviewed", min_reviewed=True))
+    assert reviewed["exported"] == 1 and reviewed["excluded"] == {"not_reviewed": 25}
+
     again = export_dataset(stored, ExportOptions(out=out, overwrite=True))  # deterministic
     assert {k: v["split"] for k, v in rows(load_from_disk(str(out))).items()} == {
         k: v["split"] for k, v in found.items()
