@@ -101,30 +101,40 @@ def write_nemo(folder: Path, rows: list[Row], splits: list[str]) -> None:
 
 
 def write_hf(folder: Path, rows: list[Row], splits: list[str]) -> None:
-    """A ``DatasetDict`` (train, dev, test, and synthetic when made) saved into ``folder``."""
-    from datasets import Audio, Dataset, DatasetDict, Features, Value
+    """A ``DatasetDict`` (train, dev, test, and synthetic when made) saved into ``folder``.
 
+    The Arrow tables are built here, the audio column in the ``Audio`` feature's own storage
+    (FLAC bytes and a file name), because ``datasets`` 4 and later encode audio only through
+    torch and torchcodec; loading the folder needs neither.
+    """
+    import pyarrow as pa
+    from datasets import Audio, Dataset, DatasetDict, DatasetInfo, Features, Value
+    from datasets import disable_progress_bars
+    from datasets.table import InMemoryTable
+
+    disable_progress_bars()  # the export draws its own
+
+    types = {name: pa.float32() if name == "duration" else pa.string() for name in COLUMNS}
     features = Features(
         {
             "audio": Audio(sampling_rate=16_000),
-            **{name: Value("float32" if name == "duration" else "string") for name in COLUMNS},
+            **{name: Value(str(kind)) for name, kind in types.items()},
         }
     )
+    storage = pa.struct({"bytes": pa.binary(), "path": pa.string()})
     tables = {}
     for split in splits:
         chosen = [row for row in rows if row.split == split]
-        columns: dict[str, list[object]] = {
-            "audio": [
-                {"bytes": (folder / row.file).read_bytes(), "path": Path(row.file).name}
-                for row in chosen
-            ]
-        }
-        for name in COLUMNS:
-            columns[name] = [getattr(row, name) for row in chosen]
-        tables[split] = Dataset.from_dict(columns, features=features)
+        audio = [{"bytes": (folder / r.file).read_bytes(), "path": Path(r.file).name} for r in chosen]
+        columns = {"audio": pa.array(audio, type=storage)}
+        for name, kind in types.items():
+            columns[name] = pa.array([getattr(row, name) for row in chosen], type=kind)
+        table = InMemoryTable(pa.table(columns))
+        tables[split] = Dataset(table, info=DatasetInfo(features=features), split=split)
     for split in splits:
         shutil.rmtree(folder / split, ignore_errors=True)  # a second write replaces the first
-    DatasetDict(tables).save_to_disk(str(folder))
+    # one shard each: an empty split would otherwise be saved with none, and fail to load
+    DatasetDict(tables).save_to_disk(str(folder), num_shards=dict.fromkeys(splits, 1))
 
 
 def output_splits(synthetic: bool) -> list[str]:
