@@ -48,7 +48,8 @@ def simulate_rooms(count: int, seed: int, folder: Path) -> list[Path]:
 
     rng = np.random.default_rng([seed, 0x5EED])
     folder.mkdir(parents=True, exist_ok=True)
-    paths, rooms = [], []
+    paths: list[Path] = []
+    rooms: list[dict[str, Any]] = []
     while len(paths) < count:
         size = rng.uniform([3.0, 3.0, 2.4], [10.0, 8.0, 4.0])
         rt60 = float(rng.uniform(0.2, 0.9))

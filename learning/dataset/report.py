@@ -20,10 +20,11 @@ def _hours(seconds: float) -> float:
 
 def _by(rows: list[Row], field: str) -> dict[str, dict[str, float]]:
     counts: Counter[str] = Counter()
-    seconds: Counter[str] = Counter()
+    seconds: dict[str, float] = {}
     for row in rows:
-        counts[getattr(row, field)] += 1
-        seconds[getattr(row, field)] += row.duration
+        key = getattr(row, field)
+        counts[key] += 1
+        seconds[key] = seconds.get(key, 0.0) + row.duration
     return {
         key: {"utterances": counts[key], "hours": _hours(seconds[key])} for key in sorted(counts)
     }

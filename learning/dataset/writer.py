@@ -108,8 +108,15 @@ def write_hf(folder: Path, rows: list[Row], splits: list[str]) -> None:
     torch and torchcodec; loading the folder needs neither.
     """
     import pyarrow as pa
-    from datasets import Audio, Dataset, DatasetDict, DatasetInfo, Features, Value
-    from datasets import disable_progress_bars
+    from datasets import (
+        Audio,
+        Dataset,
+        DatasetDict,
+        DatasetInfo,
+        Features,
+        Value,
+        disable_progress_bars,
+    )
     from datasets.table import InMemoryTable
 
     disable_progress_bars()  # the export draws its own
@@ -125,7 +132,9 @@ def write_hf(folder: Path, rows: list[Row], splits: list[str]) -> None:
     tables = {}
     for split in splits:
         chosen = [row for row in rows if row.split == split]
-        audio = [{"bytes": (folder / r.file).read_bytes(), "path": Path(r.file).name} for r in chosen]
+        audio = [
+            {"bytes": (folder / r.file).read_bytes(), "path": Path(r.file).name} for r in chosen
+        ]
         columns = {"audio": pa.array(audio, type=storage)}
         for name, kind in types.items():
             columns[name] = pa.array([getattr(row, name) for row in chosen], type=kind)

@@ -6,12 +6,16 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import pytest
 import redis
 from datasets import load_from_disk
 
 from core.settings import Settings
+from learning.dataset.export import export_dataset
+from learning.dataset.options import DatasetError, ExportOptions
 from tests.learning.conftest import capture, env_of
 from tests.utils.capture import BROKER, wait_until
 from tests.utils.celery_worker import celery_worker
@@ -71,21 +75,26 @@ def test_a_folder_in_use_is_refused_unless_overwrite_and_only_a_dataset_is_repla
         f"voice-service: error: {out} exists and is not empty; pass --overwrite to replace it"
         " (dataset_exists)"
     )
-    not_ours = cli(env, "export", str(out), "--overwrite")
-    assert not_ours.returncode == 1 and "is not a dataset this command wrote" in not_ours.stderr
-    assert (out / "notes.txt").read_text() == "mine"
+    with pytest.raises(DatasetError, match="is not a dataset this command wrote"):
+        export_dataset(stored, ExportOptions(out=out, overwrite=True))
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
     (out / "notes.txt").unlink()
 
     first = cli(env, "export", str(out), "--format", "nemo")
     assert first.returncode == 0, first.stderr
-    assert cli(env, "export", str(out)).returncode == 1  # a dataset now, still not replaced
+    with pytest.raises(DatasetError, match="pass --overwrite"):  # a dataset, still not replaced
+        export_dataset(stored, ExportOptions(out=out))
     replaced = cli(env, "export", str(out), "--overwrite", "--json")
     assert replaced.returncode == 0, replaced.stderr
     assert json.loads(replaced.stdout)["format"] == "hf"
     assert not list(out.glob("*_manifest.jsonl")) and (out / "dataset_dict.json").is_file()
+    assert not (out / "audio").exists()  # the clips are inside the saved tables
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.")]
-    bad = cli(env, "export", str(tmp_path / "x"), "--since", "2026-12-02", "--until", "2026-12-01")
-    assert bad.returncode == 1 and "is before --since" in bad.stderr
+    reversed_window = ExportOptions(
+        out=tmp_path / "x", since=date(2026, 12, 2), until=date(2026, 12, 1)
+    )
+    with pytest.raises(DatasetError, match="is before --since"):
+        export_dataset(stored, reversed_window)
     assert not (tmp_path / "x").exists()
 
 
