@@ -150,8 +150,8 @@ def run_bench(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(
         f"exported {figures['exported']} of {figures['turns']} turns ({figures['format']}) in "
-        f"{figures['seconds']} s: {figures['turns_per_s']} turns/s with "
-        f"{figures['workers']} workers (VOICE_DATASET_WORKERS)"
+        f"{figures['seconds']} s ({figures['cpu_seconds']} s of CPU): {figures['turns_per_s']} "
+        f"turns/s with {figures['workers']} workers (VOICE_DATASET_WORKERS)"
     )
     print("  stages: " + ", ".join(f"{k} {v} s" for k, v in figures["stage_s"].items()))
     return 0
