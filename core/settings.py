@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic import Field, IPvAnyNetwork, PositiveFloat, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VoiceName = Literal["professional", "friendly", "technical"]
@@ -167,6 +167,31 @@ class Settings(BaseSettings):
     review_batch_cron: str = "0 0 * * 1"  # the weekly review batch: minute hour day month weekday
     embedded_worker: bool | None = None  # serve runs a worker; None: when the broker is embedded
 
+    # Dataset export (``voice-service dataset export``, docs/LEARNING.md): each quality rule
+    # is a setting and the export's report counts the turns each one dropped.
+    dataset_min_duration_s: float = Field(0.5, ge=0)
+    dataset_max_duration_s: float = Field(30.0, gt=0)
+    dataset_min_speech_ratio: float = Field(0.2, ge=0, le=1)  # Silero VAD speech / duration
+    dataset_max_clipped_ratio: float = Field(0.001, ge=0, le=1)  # samples at full scale
+    dataset_min_avg_logprob: float = -1.0  # STT confidence; a reviewer's label overrides it
+    dataset_duplicate_similarity: float = Field(0.95, ge=0, le=1)  # one user's near-repeats
+    dataset_redacted_turns: Literal["keep", "drop"] = "keep"  # transcripts holding [TYPE]
+    # Speakers (hashed user ids) go to one split each, by the hash; the salt reshuffles them.
+    dataset_splits: dict[str, float] = Field(
+        default_factory=lambda: {"train": 0.8, "dev": 0.1, "test": 0.1}
+    )
+    dataset_split_salt: str = "voice-service-dataset"
+    dataset_workers: int = Field(2, ge=1)  # threads fetching, decoding and checking audio
+    # Augmentation of the train split (``--augment N``): speed, noise, simulated rooms.
+    dataset_augment_seed: int = 0
+    dataset_augment_speed: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.1)
+    dataset_augment_snr_db: tuple[float, float] = (5.0, 30.0)
+    dataset_augment_reverb_probability: float = Field(0.5, ge=0, le=1)
+    dataset_augment_rooms: int = Field(8, ge=1)  # impulse responses simulated per export
+    # The synthetic science-term split (``--synthetic``): each term said at each Piper speed.
+    dataset_synthetic_length_scales: list[float] = Field(default_factory=lambda: [0.88, 1.0, 1.18])
+    dataset_synthetic_max_terms: int = Field(0, ge=0)  # 0: every term
+
     # Text-to-speech
     tts_backend: str = "piper"
     default_voice: VoiceName = "friendly"
@@ -182,6 +207,22 @@ class Settings(BaseSettings):
     def _five_cron_fields(cls, value: str) -> str:
         if len(value.split()) != 5:
             raise ValueError("needs 5 fields: minute hour day-of-month month day-of-week")
+        return value
+
+    @field_validator("dataset_splits")
+    @classmethod
+    def _three_splits(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != {"train", "dev", "test"} or any(v < 0 for v in value.values()):
+            raise ValueError("needs train, dev and test, each a share of at least 0")
+        if abs(sum(value.values()) - 1.0) > 1e-6:
+            raise ValueError("the shares must add up to 1")
+        return value
+
+    @field_validator("dataset_augment_speed", "dataset_augment_snr_db")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError("needs [low, high] with low <= high")
         return value
 
     @property

@@ -17,6 +17,7 @@ from core.folders import data_folder
 from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
+DATASETS = "datasets"  # long exports, on workers of their own: ``worker --queues datasets``
 CHAIN = (  # the capture chain, in order: task name and queue
     ("capture.encode", "capture"),
     ("capture.redact", "redaction"),
@@ -31,6 +32,7 @@ OTHER_ROUTES = (  # tasks outside the chain
     ("capture.sweep", "capture"),
     ("capture.expire", "persist"),
     ("review.build_batch", "review"),
+    ("dataset.export", DATASETS),
 )
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
@@ -44,7 +46,11 @@ def weekly(settings: Settings) -> crontab:
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app for ``settings``."""
-    app = Celery("voice-service", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    app = Celery(
+        "voice-service",
+        broker=settings.resolved_broker_url(),
+        include=["workers.tasks", "workers.datasets"],
+    )
     transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if settings.resolved_broker_url().startswith("filesystem"):
         folder = data_folder(settings, "broker")
@@ -61,7 +67,8 @@ def make_app(settings: Settings) -> Celery:
         # One direct exchange per queue: with Celery's default (every queue bound to the
         # default exchange under one key) a message would reach all four queues.
         task_queues=[
-            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+            Queue(name, Exchange(name, type="direct"), routing_key=name)
+            for name in (*QUEUES, DATASETS)
         ],
         task_default_queue="capture",
         task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
@@ -113,3 +120,8 @@ def enqueue_feedback(
 ) -> None:
     """Record feedback on a turn already handed to the capture chain."""
     celery.send_task("capture.feedback", args=(turn_id, value, event_id, at.isoformat()))
+
+
+def enqueue_dataset_export(celery: Celery, options: dict[str, object]) -> str:
+    """A dataset export on the ``datasets`` queue (``options``: ExportOptions as JSON); its id."""
+    return str(celery.send_task("dataset.export", args=(options,)).id)

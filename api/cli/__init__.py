@@ -22,6 +22,7 @@ from api.cli import (
     ask,
     bench,
     bench_capture,
+    dataset,
     db,
     kb,
     nlu,
@@ -51,6 +52,7 @@ COMMANDS: list[ModuleType] = [
     admin,
     redact,
     qa_eval,
+    dataset,
 ]
 
 

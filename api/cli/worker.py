@@ -1,6 +1,7 @@
 """``voice-service worker`` and ``voice-service beat``: the Celery fleet with our queues.
 
-They are shortcuts for ``celery -A workers worker -Q capture,redaction,persist,review`` and
+They are shortcuts for ``celery -A workers worker -Q capture,redaction,persist,review`` (or
+``--queues datasets`` for dataset exports) and
 ``celery -A workers beat``; ``serve`` starts an embedded worker (with beat) the same way.
 """
 
@@ -12,7 +13,7 @@ import sys
 from typing import Any
 
 from core.settings import Settings
-from workers.config import QUEUES
+from workers.config import DATASETS, QUEUES
 
 
 def add_parser(subparsers: Any) -> None:
@@ -20,21 +21,29 @@ def add_parser(subparsers: Any) -> None:
     worker = subparsers.add_parser("worker", help="run a capture worker (Celery)")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument("--beat", action="store_true", help="also run the periodic tasks")
+    worker.add_argument(
+        "--queues",
+        default=",".join(QUEUES),
+        help=f"comma-separated; default the capture queues (exports: {DATASETS})",
+    )
     worker.set_defaults(run=run)
     beat = subparsers.add_parser("beat", help="run the periodic tasks' scheduler (Celery beat)")
     beat.set_defaults(run=run_beat)
 
 
-def worker_command(concurrency: int = 1, *, beat: bool = False) -> list[str]:
+def worker_command(
+    concurrency: int = 1, *, beat: bool = False, queues: str | None = None
+) -> list[str]:
     """The Celery worker's command line."""
-    command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", ",".join(QUEUES)]
+    command = [sys.executable, "-m", "celery", "-A", "workers", "worker"]
+    command += ["-Q", queues or ",".join(QUEUES)]
     command += [f"--concurrency={max(1, concurrency)}", "--loglevel=INFO"]
     return command + (["--beat"] if beat else [])
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Celery worker."""
-    command = worker_command(args.concurrency, beat=args.beat)
+    command = worker_command(args.concurrency, beat=args.beat, queues=args.queues)
     os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and arguments
     return 0  # not reached
 
