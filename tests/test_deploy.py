@@ -53,12 +53,18 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def compose(
-    tmp_path: Path, env: dict[str, str], *files: Path, args: tuple[str, ...] = ("config", "-q")
+    tmp_path: Path,
+    env: dict[str, str],
+    *files: Path,
+    args: tuple[str, ...] = ("config", "-q"),
+    profiles: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Compose on ``files`` with exactly ``env`` (an env file; no .env, no inherited vars)."""
     env_file = tmp_path / "compose.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     command = [*compose_command(), "--project-directory", str(ROOT), "--env-file", str(env_file)]
+    for profile in profiles:
+        command += ["--profile", profile]
     for file in files or (COMPOSE,):
         command += ["-f", str(file)]
     return subprocess.run(
@@ -71,8 +77,10 @@ def compose(
     )
 
 
-def resolved(tmp_path: Path, env: dict[str, str], *files: Path) -> dict[str, Any]:
-    done = compose(tmp_path, env, *files, args=("config",))
+def resolved(
+    tmp_path: Path, env: dict[str, str], *files: Path, profiles: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    done = compose(tmp_path, env, *files, args=("config",), profiles=profiles)
     assert done.returncode == 0, done.stderr
     loaded: dict[str, Any] = yaml.safe_load(done.stdout)
     return loaded
@@ -237,7 +245,7 @@ def dockerfile_stages() -> list[dict[str, Any]]:
     return stages
 
 
-PINNED = re.compile(r"[\w./-]+:(\d+\.\d+(\.\d+)?[\w.-]*|RELEASE\.[\dTZ-]+)")
+PINNED = re.compile(r"[\w./-]+:(v?\d+\.\d+(\.\d+)?[\w.-]*|RELEASE\.[\dTZ-]+)")
 
 
 def test_the_image_builds_in_one_stage_and_runs_from_another() -> None:
@@ -279,3 +287,73 @@ def test_every_image_is_pinned_to_a_version() -> None:
 def test_the_build_context_leaves_out_secrets_and_local_state() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".venv", "var"} <= set(ignored)
+
+
+# Celery operations and the monitoring profile
+
+MONITORING = ("flower", "prometheus", "grafana")
+
+
+def test_workers_and_beat_have_health_checks(tmp_path: Path, secrets: dict[str, str]) -> None:
+    services = resolved(tmp_path, secrets)["services"]
+    worker = " ".join(services["worker"]["healthcheck"]["test"])
+    assert "celery -A workers inspect ping -d celery@$HOSTNAME" in worker  # $$ unescaped
+    beat = " ".join(services["beat"]["healthcheck"]["test"])
+    assert "celerybeat-schedule" in beat and "-mmin -10" in beat
+    # the schedule file is where the workers' configuration puts it, in the shared volume
+    from workers.config import make_app
+
+    settings = Settings(data_dir=Path("/data"), broker_url="redis://redis:6379/0", _env_file=None)  # type: ignore[call-arg]
+    app = make_app(settings)
+    assert Path(app.conf.beat_schedule_filename).parent == Path("/data")
+    assert app.conf.beat_max_loop_interval * 3 <= 10 * 60  # rewritten well within 10 minutes
+    assert "worker" in " ".join(services["worker"]["command"])  # -E: voice-service worker
+
+
+def test_the_worker_command_has_task_events_on_a_real_broker() -> None:
+    from api.cli.worker import worker_command
+
+    assert "-E" in worker_command(events=True) and "-E" not in worker_command()
+    command = worker_command(queues=["capture"])
+    assert command[command.index("-Q") + 1] == "capture"
+
+
+def test_the_monitoring_profile_adds_flower_prometheus_and_grafana(
+    tmp_path: Path, secrets: dict[str, str]
+) -> None:
+    env = {**secrets, "GRAFANA_ADMIN_PASSWORD": "x" * 24}
+    assert compose(tmp_path, env, profiles=("monitoring",)).returncode == 0
+    services = resolved(tmp_path, env, profiles=("monitoring",))["services"]
+    assert set(MONITORING) <= set(services)
+    published = {
+        (name, port(entry))
+        for name in MONITORING
+        for entry in services[name].get("ports", [])
+    }
+    assert published == {
+        ("flower", "127.0.0.1:5555:5555"),
+        ("prometheus", "127.0.0.1:9090:9090"),
+        ("grafana", "127.0.0.1:3000:3000"),
+    }
+    assert services["flower"]["environment"]["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+    mounts = {mount_target(v) for v in services["prometheus"]["volumes"]}
+    assert "/etc/prometheus" in mounts
+    assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
+    grafana = {mount_target(v) for v in services["grafana"]["volumes"]}
+    assert "/etc/grafana/provisioning" in grafana
+    assert "/var/lib/grafana/dashboards/voice-service.json" in grafana
+    assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "x" * 24
+    default = resolved(tmp_path, secrets)["services"]
+    assert not set(MONITORING) & set(default)  # off unless asked for
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard_folder() -> None:
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "voice-service.yml").read_text())[
+        "providers"
+    ]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"

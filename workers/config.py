@@ -92,14 +92,24 @@ def make_app(settings: Settings) -> Celery:
             "review-batch": {"task": "review.build_batch", "schedule": weekly(settings)},
         },
         timezone="UTC",
+        # beat wakes at least every minute and writes its schedule file every 3 minutes:
+        # the file's age is beat's health check (docker-compose.yml, deploy/k8s)
+        beat_max_loop_interval=60,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     return app
 
 
-def enqueue_capture(celery: Celery, turn_id: str) -> None:
-    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
-    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
+def enqueue_capture(celery: Celery, turn_id: str, start: str = CHAIN[0][0]) -> None:
+    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel).
+
+    ``start`` names the first step (a replay resumes where results are already staged).
+    """
+    names = [name for name, _ in CHAIN]
+    if start not in names:
+        raise ValueError(f"{start!r} is not a step of the capture chain")
+    steps = names[names.index(start) :]
+    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name in steps]
     chain(*signatures).apply_async()
 
 

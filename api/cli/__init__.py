@@ -22,8 +22,12 @@ from api.cli import (
     ask,
     bench,
     bench_capture,
+    capture_status,
     db,
+    deadletters,
+    drain,
     kb,
+    loadtest,
     nlu,
     qa_eval,
     redact,
@@ -33,6 +37,7 @@ from api.cli import (
     token,
     worker,
 )
+from api.cli.database import ensure_database
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
@@ -51,6 +56,10 @@ COMMANDS: list[ModuleType] = [
     admin,
     redact,
     qa_eval,
+    deadletters,
+    capture_status,
+    loadtest,
+    drain,
 ]
 
 
@@ -74,6 +83,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be fetched at run time
     try:
         settings = Settings()
+        if getattr(args, "needs_database", False):
+            ensure_database(settings)
         return int(args.run(args, settings))
     except KeyboardInterrupt:
         return 130
@@ -93,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _first_error(exc: ValidationError) -> str:
+    """The first problem, naming the variable to change (settings that contradict each
+    other name their variables in the message)."""
     error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "settings"
-    return f"{where}: {error['msg']}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    return f"VOICE_{str(error['loc'][0]).upper()}: {message}"
