@@ -14,6 +14,7 @@ rather than refusing everyone or letting everyone through.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
@@ -175,10 +176,8 @@ class RedisConnections:
             self.local.release(client, lease)
             return
         self.held.pop(lease, None)
-        try:
+        with contextlib.suppress(redis.RedisError):  # else it expires with its lease
             self.client.zrem(self._key(client), lease)
-        except redis.RedisError:  # it expires with its lease
-            pass
 
     def refresh(self) -> None:
         """See :class:`Connections`."""

@@ -99,9 +99,9 @@ def _state(settings: Settings, letter: DeadLetter) -> Literal["open", "replayed"
     turn_id = letter.arguments.get("turn_id")
     if letter.task in CHAIN_NEEDS and turn_id and not Spool(settings).exists(turn_id):
         return "resolved"  # the turn left the spool: stored (the sweep made it good) or erased
-    if letter.task == "capture.consent":
-        if ConsentOutbox(settings).get(str(letter.arguments.get("event_id"))) is None:
-            return "resolved"  # applied since
+    event_id = str(letter.arguments.get("event_id"))
+    if letter.task == "capture.consent" and ConsentOutbox(settings).get(event_id) is None:
+        return "resolved"  # applied since
     return "open"
 
 
@@ -154,9 +154,13 @@ def plan(settings: Settings, item: Letter) -> Plan:
                 stored = session.get(Capture, turn_id) is not None if turn_id else False
             where = "it is stored" if stored else "it was erased or never spooled"
             return Plan("nothing", f"turn {turn_id} is no longer in the spool: {where}")
-        names = {key.rsplit("/", 1)[-1] for key in LocalStore(settings, "staging").list(f"{turn_id}/")}
+        names = {
+            key.rsplit("/", 1)[-1] for key in LocalStore(settings, "staging").list(f"{turn_id}/")
+        }
         if set(CHAIN_NEEDS[item.task]) <= names:
-            return Plan("chain", f"from {item.task} (earlier results are staged)", turn_id, item.task)
+            return Plan(
+                "chain", f"from {item.task} (earlier results are staged)", turn_id, item.task
+            )
         return Plan("chain", "from the start (from the spool)", turn_id, "capture.encode")
     if item.task in RESENT:
         if item.task == "capture.consent":

@@ -96,8 +96,7 @@ def turn_status(settings: Settings, turn_id: str) -> TurnStatus:
             status.persisted = {"stored_at": stored_at, "day": capture.day.isoformat()}
         items = session.scalars(select(ReviewItem).where(ReviewItem.session_id == turn_id))
         status.review = [
-            {"reason": item.reason, "status": item.status, "batch": item.batch_id}
-            for item in items
+            {"reason": item.reason, "status": item.status, "batch": item.batch_id} for item in items
         ]
         decisions = session.scalars(
             select(ReviewDecision.decision).where(ReviewDecision.session_id == turn_id)

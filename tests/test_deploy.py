@@ -326,9 +326,7 @@ def test_the_monitoring_profile_adds_flower_prometheus_and_grafana(
     services = resolved(tmp_path, env, profiles=("monitoring",))["services"]
     assert set(MONITORING) <= set(services)
     published = {
-        (name, port(entry))
-        for name in MONITORING
-        for entry in services[name].get("ports", [])
+        (name, port(entry)) for name in MONITORING for entry in services[name].get("ports", [])
     }
     assert published == {
         ("flower", "127.0.0.1:5555:5555"),

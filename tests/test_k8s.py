@@ -131,6 +131,10 @@ def test_secrets_come_from_the_secret_and_every_pod_shares_the_spool(
         spec = doc["spec"]["template"]["spec"]
         refs = {next(iter(ref.values()))["name"] for ref in spec["containers"][0]["envFrom"]}
         assert refs == {secret["metadata"]["name"], next(n for k, n in objects if k == "ConfigMap")}
-        claims = [v["persistentVolumeClaim"]["claimName"] for v in spec["volumes"] if "persistentVolumeClaim" in v]
+        claims = [
+            v["persistentVolumeClaim"]["claimName"]
+            for v in spec["volumes"]
+            if "persistentVolumeClaim" in v
+        ]
         assert claims == ["voice-data"], name
         assert spec["securityContext"]["runAsNonRoot"] is True

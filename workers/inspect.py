@@ -1,10 +1,11 @@
 """Read-only looks into the broker: which queued or reserved messages name a turn.
 
-Redis (kombu's transport): each queue is a list (priority levels are lists named
-``queue\\x06\\x16N``), and messages a worker holds but has not acknowledged (a task running or
-waiting out a retry countdown) sit in the ``unacked`` hash. The embedded broker is a folder of
-``*.{queue}.msg`` files. A message carries the task's arguments in clear (``argsrepr``), so
-a turn id is found by searching the raw message. At most ``LIMIT`` messages per queue are read.
+Redis (kombu's transport): each queue is a list (priority levels are lists named after the
+queue, a 0x06 0x16 byte pair and the level), and messages a worker holds but has not
+acknowledged (a task running or waiting out a retry countdown) sit in the ``unacked`` hash.
+The embedded broker is a folder of ``*.{queue}.msg`` files. A message carries the task's
+arguments in clear (``argsrepr``), so a turn id is found by searching the raw message. At most
+``LIMIT`` messages per queue are read.
 """
 
 from __future__ import annotations

@@ -104,8 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _first_error(exc: ValidationError) -> str:
-    """The first problem, naming the variable to change (settings that contradict each
-    other name their variables in the message)."""
+    """The first problem, naming the variable to change.
+
+    Settings that contradict each other name their variables in the message itself.
+    """
     error = exc.errors()[0]
     message = str(error["msg"]).removeprefix("Value error, ")
     if not error["loc"]:

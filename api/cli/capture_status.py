@@ -59,7 +59,9 @@ def run_status(args: argparse.Namespace, settings: Settings) -> int:
     for item in status.review:
         print(f"  review: {item['reason']} ({item['status']}, batch {item['batch']})")
     for letter in status.dead_letters:
-        print(f"  dead letter {letter['id']}: {letter['task']} {letter['state']}: {letter['error']}")
+        print(
+            f"  dead letter {letter['id']}: {letter['task']} {letter['state']}: {letter['error']}"
+        )
     if status.rejected:
         print("  rejected in review: its data was deleted")
     print(f"where: {status.where}")

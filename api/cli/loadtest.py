@@ -1,4 +1,4 @@
-"""``voice-service loadtest --sessions N --duration S``: N simulated talkers against running replicas.
+"""``voice-service loadtest --sessions N --duration S``: N simulated talkers against replicas.
 
 Each talker opens a session, speaks one clip of the turn set in real time (bench-talk's
 client, ``api/cli/bench_set.py``), waits for the answer, and starts again with the next clip

@@ -52,9 +52,9 @@ def parse_queues(text: str) -> list[str]:
     queues = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in queues if name not in QUEUES]
     if not queues or unknown:
+        named = ", ".join(unknown) or "(none given)"
         raise VoiceServiceError(
-            f"unknown queue {', '.join(unknown) or '(none given)'}; choose from {', '.join(QUEUES)}",
-            code="bad_argument",
+            f"unknown queue {named}; choose from {', '.join(QUEUES)}", code="bad_argument"
         )
     return queues
 

@@ -47,7 +47,9 @@ CONTRADICTIONS = [
 
 
 @pytest.mark.parametrize(("values", "message"), CONTRADICTIONS)
-def test_contradictions_are_refused(tmp_path: Path, values: dict[str, object], message: str) -> None:
+def test_contradictions_are_refused(
+    tmp_path: Path, values: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValidationError, match=message.replace("{", r"\{").replace("}", r"\}")):
         Settings(data_dir=tmp_path, _env_file=None, **values)  # type: ignore[arg-type]
 
