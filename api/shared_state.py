@@ -9,7 +9,8 @@ serve) and everything about a live session (its WebSocket lives on one replica).
 
 Calls are short, synchronous Redis commands (a loopback or in-cluster round trip) with a
 half-second timeout. If Redis fails, counting falls back to this process, with a warning,
-rather than refusing everyone or letting everyone through.
+rather than refusing everyone or letting everyone through, and Redis is left alone for
+``RETRY_AFTER_S`` so that a dead Redis does not cost every connection a timeout.
 """
 
 from __future__ import annotations
@@ -36,6 +37,27 @@ log = logging.getLogger(__name__)
 PREFIX = "voice:"
 TIMEOUT_S = 0.5
 LEASE_S = 60.0  # a crashed replica's connections are forgotten after this long
+RETRY_AFTER_S = 5.0
+
+
+class Breaker:
+    """Whether to try Redis now: not for ``RETRY_AFTER_S`` after a failure (logged once)."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.down_until = 0.0
+        self.warned = False
+
+    def closed(self) -> bool:
+        """Redis may be tried."""
+        return time.monotonic() >= self.down_until
+
+    def failed(self, exc: Exception) -> None:
+        """Redis failed: count in process for a while."""
+        self.down_until = time.monotonic() + RETRY_AFTER_S
+        if not self.warned:
+            log.warning("Redis is unavailable (%s): %s counted in process", exc, self.what)
+            self.warned = True
 
 
 def redis_client(url: str) -> redis.Redis:
@@ -50,18 +72,15 @@ class RedisLimiter:
         self.client, self.name = client, name
         self.allowed, self.window_s = allowed, window_s
         self.fallback = ClientLimiter(allowed, window_s)
-        self.warned = False
+        self.breaker = Breaker(f"the {name} limit")
 
     def _key(self, key: str) -> str:
         return f"{PREFIX}limit:{self.name}:{key}"
 
-    def _failed(self, exc: Exception) -> None:
-        if not self.warned:
-            log.warning("Redis is unavailable (%s): %s counted in process", exc, self.name)
-            self.warned = True
-
     def blocked(self, key: str) -> bool:
         """Whether ``key`` has used up its allowance (on every replica together)."""
+        if not self.breaker.closed():
+            return self.fallback.blocked(key)
         now = time.time()
         try:
             pipe = self.client.pipeline()
@@ -69,12 +88,15 @@ class RedisLimiter:
             pipe.zcard(self._key(key))
             _, used = pipe.execute()
         except redis.RedisError as exc:
-            self._failed(exc)
+            self.breaker.failed(exc)
             return self.fallback.blocked(key)
         return int(used) >= self.allowed
 
     def count(self, key: str) -> None:
         """Count one event; the key expires with its window."""
+        if not self.breaker.closed():
+            self.fallback.count(key)
+            return
         now = time.time()
         try:
             pipe = self.client.pipeline()
@@ -82,7 +104,7 @@ class RedisLimiter:
             pipe.expire(self._key(key), max(1, int(self.window_s) + 1))
             pipe.execute()
         except redis.RedisError as exc:
-            self._failed(exc)
+            self.breaker.failed(exc)
             self.fallback.count(key)
 
 
@@ -145,7 +167,7 @@ class RedisConnections:
         self.held: dict[str, str] = {}  # lease -> client address
         self.local = LocalConnections(limit)
         self.acquire_script: Any = client.register_script(ACQUIRE)
-        self.warned = False
+        self.breaker = Breaker("connections per client")
 
     @staticmethod
     def _key(client: str) -> str:
@@ -154,6 +176,8 @@ class RedisConnections:
     def acquire(self, client: str) -> str | None:
         """See :class:`Connections`."""
         lease = f"{self.replica}:{uuid.uuid4().hex[:12]}"
+        if not self.breaker.closed():
+            return None if self.local.acquire(client) is None else f"local:{lease}"
         now = time.time()
         try:
             taken = self.acquire_script(
@@ -161,9 +185,7 @@ class RedisConnections:
                 args=[now, self.limit, now + LEASE_S, lease, int(LEASE_S * 2)],
             )
         except redis.RedisError as exc:
-            if not self.warned:
-                log.warning("Redis is unavailable (%s): connections counted in process", exc)
-                self.warned = True
+            self.breaker.failed(exc)
             return None if self.local.acquire(client) is None else f"local:{lease}"
         if not taken:
             return None
@@ -176,8 +198,9 @@ class RedisConnections:
             self.local.release(client, lease)
             return
         self.held.pop(lease, None)
-        with contextlib.suppress(redis.RedisError):  # else it expires with its lease
-            self.client.zrem(self._key(client), lease)
+        if self.breaker.closed():
+            with contextlib.suppress(redis.RedisError):  # else it expires with its lease
+                self.client.zrem(self._key(client), lease)
 
     def refresh(self) -> None:
         """See :class:`Connections`."""
