@@ -27,7 +27,8 @@ def ensure_database(settings: Settings) -> None:
         current, heads = revisions(url)
     except SQLAlchemyError as exc:
         where = get_engine(settings).url.render_as_string(hide_password=True)
-        first = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()
+        cause = getattr(exc, "orig", None) or exc  # the driver's own words, without SQL
+        first = str(cause).strip().splitlines()
         reason = first[0] if first else type(exc).__name__
         raise VoiceServiceError(
             f"cannot use the database at {where}: {reason}", code="database_unavailable"
