@@ -327,6 +327,18 @@ def test_the_worker_command_has_task_events_on_a_real_broker() -> None:
     assert command[command.index("-Q") + 1] == "capture"
 
 
+def test_a_worker_of_unknown_queues_is_refused_in_one_line() -> None:
+    from api.cli.worker import parse_queues
+    from core.errors import VoiceServiceError
+    from workers.config import QUEUES
+
+    assert parse_queues("capture, review") == ["capture", "review"]
+    assert parse_queues(",".join(QUEUES)) == list(QUEUES)
+    for wrong in ("capture,nope", "", ","):
+        with pytest.raises(VoiceServiceError, match="choose from capture, redaction"):
+            parse_queues(wrong)
+
+
 def test_the_monitoring_profile_adds_flower_prometheus_and_grafana(
     tmp_path: Path, secrets: dict[str, str]
 ) -> None:
