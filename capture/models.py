@@ -141,7 +141,9 @@ class DeadLetter(Base):
     task_id: Mapped[str] = mapped_column(String(64), unique=True)
     arguments: Mapped[dict[str, Any]]  # ids and keys only
     error: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime]
+    at: Mapped[datetime]  # the latest failure
+    failures: Mapped[int] = mapped_column(Integer, default=1)  # the same task failing again
+    replayed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # an operator's replay
 
 
 class AuditEntry(Base):

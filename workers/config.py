@@ -18,6 +18,7 @@ from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
 DATASETS = "datasets"  # long exports, on workers of their own: ``worker --queues datasets``
+ALL_QUEUES = (*QUEUES, DATASETS)  # what ``worker --queues`` may name
 CHAIN = (  # the capture chain, in order: task name and queue
     ("capture.encode", "capture"),
     ("capture.redact", "redaction"),
@@ -67,8 +68,7 @@ def make_app(settings: Settings) -> Celery:
         # One direct exchange per queue: with Celery's default (every queue bound to the
         # default exchange under one key) a message would reach all four queues.
         task_queues=[
-            Queue(name, Exchange(name, type="direct"), routing_key=name)
-            for name in (*QUEUES, DATASETS)
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES
         ],
         task_default_queue="capture",
         task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
@@ -99,14 +99,24 @@ def make_app(settings: Settings) -> Celery:
             "review-batch": {"task": "review.build_batch", "schedule": weekly(settings)},
         },
         timezone="UTC",
+        # beat wakes at least every minute and writes its schedule file every 3 minutes:
+        # the file's age is beat's health check (docker-compose.yml, deploy/k8s)
+        beat_max_loop_interval=60,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     return app
 
 
-def enqueue_capture(celery: Celery, turn_id: str) -> None:
-    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
-    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
+def enqueue_capture(celery: Celery, turn_id: str, start: str = CHAIN[0][0]) -> None:
+    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel).
+
+    ``start`` names the first step (a replay resumes where results are already staged).
+    """
+    names = [name for name, _ in CHAIN]
+    if start not in names:
+        raise ValueError(f"{start!r} is not a step of the capture chain")
+    steps = names[names.index(start) :]
+    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name in steps]
     chain(*signatures).apply_async()
 
 

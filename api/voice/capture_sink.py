@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from api.routes.limits import ClientLimiter
+from api.shared_state import make_limiter
 from capture.consent import ConsentChange, request_change
 from capture.metadata import user_id_for
 from capture.spool import Spool, SpoolRecord
@@ -41,8 +41,11 @@ class CaptureSink:
         self.pending: set[asyncio.Future[object]] = set()
         self.celery = make_app(settings)
         self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="capture")
-        # Each consent change is a durable file and a task: a user gets so many an hour.
-        self.consent_limit = ClientLimiter(settings.consent_changes_per_user_per_hour, 3600.0)
+        # Each consent change is a durable file and a task: a user gets so many an hour (on
+        # every replica together when Redis is configured).
+        self.consent_limit = make_limiter(
+            settings.redis_url, "consent", settings.consent_changes_per_user_per_hour, 3600.0
+        )
 
     def user_id(self, user_token: str) -> str:
         """The pseudonymous id stored instead of the token."""

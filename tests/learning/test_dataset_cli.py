@@ -124,10 +124,10 @@ def test_the_benchmark_prints_its_figures(stored: Settings) -> None:
 
 def test_a_worker_for_the_datasets_queue_only() -> None:
     from api.cli import build_parser
-    from api.cli.worker import worker_command
+    from api.cli.worker import parse_queues, worker_command
 
     args = build_parser().parse_args(["worker", "--queues", "datasets"])
-    command = worker_command(args.concurrency, queues=args.queues)
+    command = worker_command(args.concurrency, queues=parse_queues(args.queues))
     assert command[command.index("-Q") + 1] == "datasets"
     default = worker_command()
     assert default[default.index("-Q") + 1] == "capture,redaction,persist,review"
