@@ -1,1 +1,1 @@
-"""The learning loop: dataset export, evaluation, fine-tuning (plain code, no web or task framework)."""
+"""The learning loop: dataset export, evaluation, fine-tuning (plain code, no web framework)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from capture.models import Base
 import review.ratings  # noqa: F401  (its table is part of the metadata)
+from capture.models import Base
 from core.db import engine_for
 
 url = context.config.get_main_option("sqlalchemy.url")

@@ -119,10 +119,16 @@ def _current(session: Any, item_id: int) -> list[dict[str, Any]]:
     )
     latest = {(r.reviewer, r.voice): r for r in rows}
     return [
-        {"voice": r.voice, "score": r.score, "reviewer": r.reviewer, "tts": r.tts,
-         "version": r.version, "at": r.at.isoformat()}
+        {
+            "voice": r.voice,
+            "score": r.score,
+            "reviewer": r.reviewer,
+            "tts": r.tts,
+            "version": r.version,
+            "at": r.at.isoformat(),
+        }
         for r in sorted(latest.values(), key=lambda r: (r.voice, r.reviewer))
-    ]  # fmt: skip
+    ]
 
 
 def all_ratings(settings: Settings, since: datetime | None = None) -> list[dict[str, Any]]:

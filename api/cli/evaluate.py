@@ -31,8 +31,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--split", default="test", help="split of --dataset (default test)")
     parser.add_argument("--stt", type=Path, help="CTranslate2 Whisper folder (default: settings)")
     parser.add_argument("--report", type=Path, help="output folder, or a FILE.html")
-    parser.add_argument("--bench", type=Path, action="append", default=[],
-                        help="a bench-talk --set results folder (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--bench",
+        type=Path,
+        action="append",
+        default=[],
+        help="a bench-talk --set results folder (repeatable)",
+    )
     parser.add_argument("--tts", action="store_true", help="DNSMOS and intelligibility of the TTS")
     parser.add_argument("--voices", default=",".join(VOICES), help="voices for --tts")
     parser.add_argument("--answers", type=int, default=100, help="fixed answers per voice (--tts)")
@@ -89,8 +94,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     voices = [v.strip() for v in args.voices.split(",") if v.strip()]
     if args.tts and (unknown := [v for v in voices if v not in VOICES]):
-        raise VoiceServiceError(f"unknown voice {unknown[0]!r}; choose from {', '.join(VOICES)}",
-                                code="bad_argument")  # fmt: skip
+        raise VoiceServiceError(
+            f"unknown voice {unknown[0]!r}; choose from {', '.join(VOICES)}", code="bad_argument"
+        )
     if not 1 <= args.answers <= 1000:
         raise VoiceServiceError("--answers must be 1 to 1000", code="bad_argument")
     html_path, json_path = _paths(args.report, settings)
@@ -115,11 +121,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.tts and transcriber is not None:
         from learning.evaluation.quality import fixed_answers, speech_quality
 
-        quality = speech_quality(_synthesizer(settings), voices, fixed_answers(args.answers),
-                                 transcriber, versions=models)  # fmt: skip
+        quality = speech_quality(
+            _synthesizer(settings),
+            voices,
+            fixed_answers(args.answers),
+            transcriber,
+            versions=models,
+        )
     production = None if args.no_production else _production(settings)
-    document = report.build(models=models, stt=stt, bench=bench, quality=quality,
-                            production=production)  # fmt: skip
+    document = report.build(
+        models=models, stt=stt, bench=bench, quality=quality, production=production
+    )
     html_path.parent.mkdir(parents=True, exist_ok=True)
     json_path.write_text(report.to_json(document), encoding="utf-8")
     html_path.write_text(report.render_html(document), encoding="utf-8")
@@ -135,8 +147,10 @@ def _summary(document: dict[str, Any], html_path: Path) -> None:
     stt = document["stt"]
     if stt:
         terms = stt["terms"]["term_error_rate"]
-        print(f"STT {stt['model']}: WER {stt['overall']['wer']} over "
-              f"{stt['overall']['utterances']} utterances; term error rate {terms}")  # fmt: skip
+        print(
+            f"STT {stt['model']}: WER {stt['overall']['wer']} over "
+            f"{stt['overall']['utterances']} utterances; term error rate {terms}"
+        )
         for domain, figures in stt["per_domain"].items():
             print(f"  {domain}: WER {figures['wer']} ({figures['utterances']} utterances)")
     for run in document["bench"]:
@@ -144,12 +158,16 @@ def _summary(document: dict[str, Any], html_path: Path) -> None:
         print(f"bench-talk {run['folder']}: P50 {f['p50']} P95 {f['p95']} P99 {f['p99']} ms")
     if document["quality"]:
         for voice, f in document["quality"]["per_voice"].items():
-            print(f"TTS {voice}: DNSMOS OVRL {f['dnsmos']['ovrl_mos']['mos']}, "
-                  f"intelligibility WER {f['intelligibility_wer']}")  # fmt: skip
+            print(
+                f"TTS {voice}: DNSMOS OVRL {f['dnsmos']['ovrl_mos']['mos']}, "
+                f"intelligibility WER {f['intelligibility_wer']}"
+            )
     production = document["production"]
     if production:
         e2e = production["latency"]["end_to_end"]
-        print(f"captured turns: {production['period']['turns']}; first audio P50 {e2e['p50']} "
-              f"P95 {e2e['p95']} P99 {e2e['p99']} ms; thumbs up "
-              f"{production['satisfaction']['overall']['rate']}")  # fmt: skip
+        print(
+            f"captured turns: {production['period']['turns']}; first audio P50 {e2e['p50']} "
+            f"P95 {e2e['p95']} P99 {e2e['p99']} ms; thumbs up "
+            f"{production['satisfaction']['overall']['rate']}"
+        )
     print(f"report: {html_path}")

@@ -96,7 +96,9 @@ async def answer_audio(
 
 
 @router.get("/v1/admin/review/items/{item_id}/voice-ratings", responses=ERRORS)
-async def voice_ratings(item_id: ItemId, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+async def voice_ratings(
+    item_id: ItemId, request: Request, caller: Caller = Reviewer
+) -> dict[str, Any]:
     """The latest rating of each reviewer and voice on the item."""
     try:
         return {"ratings": await asyncio.to_thread(item_ratings, _settings(request), item_id)}

@@ -24,18 +24,22 @@ STYLE = (
 STYLE_HASH = "sha256-" + base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
 
 
+class Markup(str):
+    """Text that is already HTML."""
+
+
 def h(text: object) -> str:
     """Escaped text."""
     return escape("" if text is None else str(text))
 
 
-def fmt(value: Any, percent: bool = False) -> str:
-    """A figure as shown: a dash for none, a rate as a percentage."""
+def fmt(value: Any, percent: bool = False) -> Markup:
+    """A figure as shown (escaped): a dash for none, a rate as a percentage."""
     if value is None:
-        return "–"
+        return Markup("–")
     if percent and isinstance(value, int | float):
-        return f"{100 * value:.1f} %"
-    return h(value)
+        return Markup(f"{100 * value:.1f} %")
+    return Markup(h(value))
 
 
 def table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
@@ -47,12 +51,8 @@ def table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return "<table><tr>" + "".join(f"<th>{h(c)}</th>" for c in head) + f"</tr>{body}</table>"
 
 
-class Markup(str):
-    """Text that is already HTML."""
-
-
 def models_line(models: Mapping[str, Any]) -> str:
-    """"Models: stt = ..., llm = ..." for a figure."""
+    """The line naming a figure's models: ``Models: stt = ..., llm = ...``."""
     parts = []
     for kind, value in models.items():
         if isinstance(value, Mapping):  # version -> turn count
@@ -88,7 +88,9 @@ def slo_rows(check: Mapping[str, Mapping[str, Any]]) -> list[list[Any]]:
             if met is False
             else "no data"
         )
-        rows.append([name.upper(), f"< {item['target_ms']:g} ms", fmt(item["measured_ms"]), verdict])
+        rows.append(
+            [name.upper(), f"< {item['target_ms']:g} ms", fmt(item["measured_ms"]), verdict]
+        )
     return rows
 
 

@@ -64,7 +64,9 @@ def week_of(moment: datetime) -> str:
     return f"{year}-W{week:02d}"
 
 
-def from_turns(turns: Iterable[Mapping[str, Any]], objectives: Mapping[str, float]) -> dict[str, Any]:
+def from_turns(
+    turns: Iterable[Mapping[str, Any]], objectives: Mapping[str, float]
+) -> dict[str, Any]:
     """Per-stage and end-to-end figures, per week, and the SLO check, from captured turns.
 
     Each turn is a mapping with ``latency`` (stage -> ms) and ``timestamp`` (datetime); a

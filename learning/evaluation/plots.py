@@ -9,6 +9,11 @@ from typing import Any
 from learning.evaluation.latency import STAGES
 
 
+def _short(title: str, limit: int = 110) -> str:
+    """A plot's title cut to fit (the caption under it has it whole)."""
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
 def _figure(width: float = 7.5, height: float = 3.6) -> Any:
     import matplotlib
 
@@ -35,16 +40,19 @@ def wer_per_domain(stt: Mapping[str, Any], title: str) -> bytes | None:
         return None
     figure, axes = _figure()
     names = list(domains)
-    axes.bar(names, [100 * domains[n] for n in names], color="tab:blue")
+    axes.bar(range(len(names)), [100 * domains[n] for n in names], color="tab:blue")
+    axes.set_xticks(range(len(names)), names)
     overall = stt["overall"]["wer"]
     if overall is not None:
         axes.axhline(100 * overall, color="tab:red", linestyle="--", label=f"overall {overall:.1%}")
         axes.legend(loc="upper right", fontsize=8)
     for index, name in enumerate(names):
         count = stt["per_domain"][name]["utterances"]
-        axes.annotate(f"n={count}", (index, 100 * domains[name]), ha="center", va="bottom", fontsize=7)
+        axes.annotate(
+            f"n={count}", (index, 100 * domains[name]), ha="center", va="bottom", fontsize=7
+        )
     axes.set_ylabel("WER (%)")
-    axes.set_title(title, fontsize=9)
+    axes.set_title(_short(title), fontsize=9)
     return _png(figure)
 
 
@@ -68,7 +76,7 @@ def latency_histograms(samples: Mapping[str, list[float]], title: str) -> bytes 
         axes.set_xlabel("ms", fontsize=8)
     for index in range(len(stages), rows * columns):
         grid[index // columns][index % columns].axis("off")
-    figure.suptitle(title, fontsize=9)
+    figure.suptitle(_short(title), fontsize=9)
     return _png(figure)
 
 
@@ -81,14 +89,15 @@ def percentiles_over_time(
         return None
     figure, axes = _figure()
     colours = {"p50": "tab:green", "p95": "tab:orange", "p99": "tab:red"}
+    x = range(len(weeks))
     for name, colour in colours.items():
-        axes.plot(weeks, [per_week[w][name] for w in weeks], marker="o", color=colour, label=name)
+        axes.plot(x, [per_week[w][name] for w in weeks], marker="o", color=colour, label=name)
         if name in objectives:
             axes.axhline(objectives[name], color=colour, linestyle="--", linewidth=1)
     axes.set_ylabel("first answer audio after speech ends (ms)")
     axes.legend(fontsize=8)
-    axes.tick_params(axis="x", labelsize=7)
-    axes.set_title(title, fontsize=9)
+    axes.set_xticks(x, weeks, fontsize=7)
+    axes.set_title(_short(title), fontsize=9)
     return _png(figure)
 
 
@@ -101,12 +110,13 @@ def mos_per_voice(groups: Mapping[str, Mapping[str, Any]], ylabel: str, title: s
     means = [groups[v]["mos"] for v in voices]
     lower = [m - (groups[v]["ci95"] or [m, m])[0] for v, m in zip(voices, means, strict=True)]
     upper = [(groups[v]["ci95"] or [m, m])[1] - m for v, m in zip(voices, means, strict=True)]
-    axes.bar(voices, means, yerr=[lower, upper], capsize=6, color="tab:purple")
+    axes.bar(range(len(voices)), means, yerr=[lower, upper], capsize=6, color="tab:purple")
+    axes.set_xticks(range(len(voices)), voices)
     for index, voice in enumerate(voices):
         axes.annotate(f"n={groups[voice]['ratings']}", (index, 1.05), ha="center", fontsize=7)
     axes.set_ylim(1, 5)
     axes.set_ylabel(ylabel)
-    axes.set_title(title, fontsize=9)
+    axes.set_title(_short(title), fontsize=9)
     return _png(figure)
 
 
@@ -117,11 +127,11 @@ def thumbs_up_trend(per_week: Mapping[str, Mapping[str, Any]], title: str) -> by
         return None
     figure, axes = _figure()
     rates = [100 * per_week[w]["rate"] for w in weeks]
-    axes.plot(weeks, rates, marker="o", color="tab:green")
-    for week, rate in zip(weeks, rates, strict=True):
-        axes.annotate(f"n={per_week[week]['rated']}", (week, rate), fontsize=7, va="bottom")
+    axes.plot(range(len(weeks)), rates, marker="o", color="tab:green")
+    for index, (week, rate) in enumerate(zip(weeks, rates, strict=True)):
+        axes.annotate(f"n={per_week[week]['rated']}", (index, rate), fontsize=7, va="bottom")
     axes.set_ylim(0, 105)
     axes.set_ylabel("thumbs up (% of rated turns)")
-    axes.tick_params(axis="x", labelsize=7)
-    axes.set_title(title, fontsize=9)
+    axes.set_xticks(range(len(weeks)), weeks, fontsize=7)
+    axes.set_title(_short(title), fontsize=9)
     return _png(figure)

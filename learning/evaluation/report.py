@@ -8,7 +8,7 @@ that produced its figures.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ def build(
     *,
     models: Mapping[str, str],
     stt: Mapping[str, Any] | None = None,
-    bench: list[Mapping[str, Any]] | None = None,
+    bench: Sequence[Mapping[str, Any]] | None = None,
     quality: Mapping[str, Any] | None = None,
     production: Mapping[str, Any] | None = None,
     now: datetime | None = None,
@@ -34,7 +34,7 @@ def build(
         "generated_at": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
         "models": dict(models),
         "stt": stt,
-        "bench": bench or [],
+        "bench": list(bench or []),
         "quality": quality,
         "production": production,
     }
@@ -68,8 +68,15 @@ def render_html(document: Mapping[str, Any]) -> str:
 
 
 def _counts_row(name: str, f: Mapping[str, Any]) -> list[Any]:
-    return [name, f["utterances"], f["words"], fmt(f["wer"], True), f["substitutions"],
-            f["deletions"], f["insertions"]]  # fmt: skip
+    return [
+        name,
+        f["utterances"],
+        f["words"],
+        fmt(f["wer"], True),
+        f["substitutions"],
+        f["deletions"],
+        f["insertions"],
+    ]
 
 
 COUNT_HEAD = ["group", "utterances", "words", "WER", "substitutions", "deletions", "insertions"]
@@ -77,13 +84,16 @@ COUNT_HEAD = ["group", "utterances", "words", "WER", "substitutions", "deletions
 
 def _stt(stt: Mapping[str, Any] | None) -> str:
     if not stt:
-        return "<h2>Speech-to-text</h2><p class=note>No eval set was transcribed (--set or --dataset).</p>"
+        note = "No eval set was transcribed (--set or --dataset)."
+        return f"<h2>Speech-to-text</h2><p class=note>{note}</p>"
     rows = [_counts_row("overall", stt["overall"])]
     rows += [_counts_row(d, f) for d, f in stt["per_domain"].items()]
     terms = stt["terms"]
     term_rows = [[t, f["occurrences"], f["missed"]] for t, f in terms["terms"].items()]
-    worst = [[w["id"], w["domain"], fmt(w["wer"], True), w["reference"], w["hypothesis"]]
-             for w in stt["worst"]]  # fmt: skip
+    worst = [
+        [w["id"], w["domain"], fmt(w["wer"], True), w["reference"], w["hypothesis"]]
+        for w in stt["worst"]
+    ]
     title = f"WER per domain — STT {stt['model']} on {stt['set']}"
     return (
         "<h2>Speech-to-text</h2>"
@@ -104,14 +114,20 @@ def _latency(production: Mapping[str, Any] | None, bench: list[Mapping[str, Any]
         latency = production["latency"]
         models = production["models"]
         parts.append(models_line(models))
-        rows = [[s, f["count"], fmt(f["p50"]), fmt(f["p95"]), fmt(f["p99"]), fmt(f["max"])]
-                for s, f in latency["stages"].items()]  # fmt: skip
+        rows = [
+            [s, f["count"], fmt(f["p50"]), fmt(f["p95"]), fmt(f["p99"]), fmt(f["max"])]
+            for s, f in latency["stages"].items()
+        ]
         parts.append(table(["stage", "turns", "P50 ms", "P95 ms", "P99 ms", "max ms"], rows))
-        parts.append("<p>End to end (end of speech to first answer audio) against the objectives:</p>")
+        parts.append(
+            "<p>End to end (end of speech to first answer audio) against the objectives:</p>"
+        )
         parts.append(table(["objective", "target", "measured ms", ""], slo_rows(latency["slo"])))
         names = ", ".join(f"{k}: {', '.join(v)}" for k, v in models.items())
         title = f"Latency per stage, captured turns — {names}"
-        parts.append(figure(plots.latency_histograms(latency["samples"], title), title, "histograms"))
+        parts.append(
+            figure(plots.latency_histograms(latency["samples"], title), title, "histograms")
+        )
         objectives = {k: v["target_ms"] for k, v in latency["slo"].items()}
         title = f"End-to-end percentiles per week — {names}"
         png = plots.percentiles_over_time(latency["per_week"], objectives, title)
@@ -122,9 +138,20 @@ def _latency(production: Mapping[str, Any] | None, bench: list[Mapping[str, Any]
         first = run["first_audio"]
         parts.append(f"<h3>bench-talk {Markup(fmt(run['set']))} ({fmt(run['finished_utc'])})</h3>")
         parts.append(models_line({"results": run["folder"]}))
-        parts.append(table(["clips", "unanswered", "P50 ms", "P95 ms", "P99 ms"],
-                           [[run["clips"], run["unanswered"], fmt(first["p50"]), fmt(first["p95"]),
-                             fmt(first["p99"])]]))  # fmt: skip
+        parts.append(
+            table(
+                ["clips", "unanswered", "P50 ms", "P95 ms", "P99 ms"],
+                [
+                    [
+                        run["clips"],
+                        run["unanswered"],
+                        fmt(first["p50"]),
+                        fmt(first["p95"]),
+                        fmt(first["p99"]),
+                    ]
+                ],
+            )
+        )
         parts.append(table(["objective", "target", "measured ms", ""], slo_rows(run["slo"])))
         title = f"bench-talk first audio after the true end — {run['folder']}"
         png = plots.latency_histograms({"first_audio_ms": run["samples"]}, title)
@@ -138,16 +165,27 @@ def _quality(quality: Mapping[str, Any] | None) -> str:
     rows = []
     for voice, f in quality["per_voice"].items():
         d = f["dnsmos"]
-        rows.append([voice, f["answers"], fmt(d["ovrl_mos"]["mos"]), fmt(d["ovrl_mos"]["ci95"]),
-                     fmt(d["sig_mos"]["mos"]), fmt(d["bak_mos"]["mos"]), fmt(d["p808_mos"]["mos"]),
-                     fmt(f["intelligibility_wer"], True)])  # fmt: skip
+        rows.append(
+            [
+                voice,
+                f["answers"],
+                fmt(d["ovrl_mos"]["mos"]),
+                fmt(d["ovrl_mos"]["ci95"]),
+                fmt(d["sig_mos"]["mos"]),
+                fmt(d["bak_mos"]["mos"]),
+                fmt(d["p808_mos"]["mos"]),
+                fmt(f["intelligibility_wer"], True),
+            ]
+        )
     ovrl = {v: {**f["dnsmos"]["ovrl_mos"]} for v, f in quality["per_voice"].items()}
     title = f"DNSMOS overall (OVRL) per voice — TTS {quality['models'].get('tts')}"
     return (
         "<h2>Speech quality (automatic)</h2>"
         + models_line(quality["models"])
-        + table(["voice", "answers", "OVRL", "OVRL 95 %", "SIG", "BAK", "P.808",
-                 "intelligibility WER"], rows)  # fmt: skip
+        + table(
+            ["voice", "answers", "OVRL", "OVRL 95 %", "SIG", "BAK", "P.808", "intelligibility WER"],
+            rows,
+        )
         + figure(plots.mos_per_voice(ovrl, "DNSMOS OVRL (1-5)", title), title, "DNSMOS per voice")
         + f'<p class="note">{fmt(quality["measures"])}</p>'
     )
@@ -157,8 +195,10 @@ def _human(production: Mapping[str, Any] | None) -> str:
     if not production:
         return ""
     mos = production["human_mos"]
-    rows = [[v, f["raters"], f["ratings"], fmt(f["mos"]), fmt(f["ci95"]), ", ".join(f["tts_versions"])]
-            for v, f in [("all voices", mos["overall"]), *mos["per_voice"].items()]]  # fmt: skip
+    rows = [
+        [v, f["raters"], f["ratings"], fmt(f["mos"]), fmt(f["ci95"]), ", ".join(f["tts_versions"])]
+        for v, f in [("all voices", mos["overall"]), *mos["per_voice"].items()]
+    ]
     versions = ", ".join(mos["overall"]["tts_versions"]) or "none"
     title = f"Reviewers' MOS per voice, 95 % interval — TTS {versions}"
     return (
@@ -179,8 +219,10 @@ def _satisfaction(production: Mapping[str, Any] | None) -> str:
     s = production["satisfaction"]
     head = ["group", "rated turns", "thumbs up", "rate"]
     parts = ["<h2>Satisfaction</h2>", models_line(production["models"])]
-    parts.append(f"<p>Thumbs-up rate of rated turns: {fmt(s['overall']['rate'], True)} "
-                 f"({s['overall']['thumbs_up']} of {s['overall']['rated']}).</p>")  # fmt: skip
+    parts.append(
+        f"<p>Thumbs-up rate of rated turns: {fmt(s['overall']['rate'], True)} "
+        f"({s['overall']['thumbs_up']} of {s['overall']['rated']}).</p>"
+    )
     title = "Thumbs-up rate per week — models as listed above"
     parts.append(figure(plots.thumbs_up_trend(s["per_week"], title), title, "thumbs-up trend"))
     parts += ["<h3>Per week</h3>", table(head, _rate_rows(s["per_week"]))]

@@ -39,8 +39,10 @@ def satisfaction(turns: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "per_week": _by(rated, lambda t: week_of(t["timestamp"])),
         "per_domain": _by(rated, lambda t: str(t["domain"])),
         "per_voice": _by(rated, lambda t: str((t.get("models") or {}).get("voice", "unknown"))),
-        "per_model": {
-            kind: _by(rated, lambda t, k=kind: str((t.get("models") or {}).get(k, "unknown")))  # type: ignore[misc]
-            for kind in MODEL_KINDS
-        },
+        "per_model": {kind: _by(rated, _model(kind)) for kind in MODEL_KINDS},
     }
+
+
+def _model(kind: str) -> Callable[[Mapping[str, Any]], str]:
+    """The version of the ``kind`` model (stt, nlu, ...) a turn was answered with."""
+    return lambda turn: str((turn.get("models") or {}).get(kind, "unknown"))

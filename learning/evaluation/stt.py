@@ -10,7 +10,6 @@ is the share of science-term occurrences in the references that the hypothesis d
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,7 +39,7 @@ class Scored:
 def _normalizer() -> Callable[[str], str]:
     from whisper_normalizer.english import EnglishTextNormalizer
 
-    return EnglishTextNormalizer()  # type: ignore[no-any-return]
+    return EnglishTextNormalizer()
 
 
 def normalize(text: str) -> str:
@@ -53,8 +52,15 @@ def error_counts(pairs: Sequence[Scored]) -> dict[str, Any]:
     import jiwer
 
     if not pairs:
-        return {"utterances": 0, "words": 0, "wer": None, "hits": 0, "substitutions": 0,
-                "deletions": 0, "insertions": 0}  # fmt: skip
+        return {
+            "utterances": 0,
+            "words": 0,
+            "wer": None,
+            "hits": 0,
+            "substitutions": 0,
+            "deletions": 0,
+            "insertions": 0,
+        }
     out = jiwer.process_words([p.reference for p in pairs], [p.hypothesis for p in pairs])
     words = out.hits + out.substitutions + out.deletions
     return {
@@ -109,19 +115,22 @@ def score(
     scored = [Scored(i, d, normalize(r), normalize(h)) for i, d, r, h in pairs]
     kept = [s for s in scored if s.reference]
     domains = sorted({s.domain for s in kept})
-    worst = sorted(
-        kept, key=lambda s: (-_wer_one(s), s.id)
-    )[:WORST]
+    worst = sorted(kept, key=lambda s: (-_wer_one(s), s.id))[:WORST]
     return {
         "overall": error_counts(kept),
         "per_domain": {d: error_counts([s for s in kept if s.domain == d]) for d in domains},
         "terms": term_errors(kept, terms),
         "empty_references": [s.id for s in scored if not s.reference],
         "worst": [
-            {"id": s.id, "domain": s.domain, "wer": round(_wer_one(s), 4),
-             "reference": s.reference, "hypothesis": s.hypothesis}
+            {
+                "id": s.id,
+                "domain": s.domain,
+                "wer": round(_wer_one(s), 4),
+                "reference": s.reference,
+                "hypothesis": s.hypothesis,
+            }
             for s in worst
-        ],  # fmt: skip
+        ],
     }
 
 

@@ -49,7 +49,9 @@ class WhisperTranscriber:
             beam_size=settings.stt_beam_size,
             hotwords=" ".join(settings.stt_hotwords) or None,
             condition_on_previous_text=False,
-            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0] if settings.stt_temperature_fallback else 0.0,
+            temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+            if settings.stt_temperature_fallback
+            else 0.0,
             vad_filter=False,
         )
         return " ".join(s.text.strip() for s in segments).strip()  # lazy: this does the work

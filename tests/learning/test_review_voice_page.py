@@ -29,7 +29,10 @@ expect = sync_api.expect
 
 @pytest.fixture
 def tab() -> Iterator[Tab]:
-    with chromium() as browser, new_tab(browser, viewport={"width": 1100, "height": 1000}) as opened:
+    with (
+        chromium() as browser,
+        new_tab(browser, viewport={"width": 1100, "height": 1000}) as opened,
+    ):
         yield opened
 
 
@@ -58,7 +61,9 @@ def test_rate_the_answer_voice(tab: Tab, captured: Captured, models: Models) -> 
         group = page.get_by_role("group", name="Rate this answer's voice")
         group.get_by_label("4").check()
         expect(page.locator("#status")).to_have_text("Rated the friendly voice 4 of 5.")
-        expect(page.locator("#rating-line")).to_have_text("1 reviewer rated the friendly voice: mean 4.0 of 5.")
+        expect(page.locator("#rating-line")).to_have_text(
+            "1 reviewer rated the friendly voice: mean 4.0 of 5."
+        )
 
         page.get_by_label("Voice", exact=True).select_option("technical")
         expect(group.get_by_label("4")).not_to_be_checked()
@@ -73,7 +78,9 @@ def test_rate_the_answer_voice(tab: Tab, captured: Captured, models: Models) -> 
 
         page.reload()
         expect(page.locator("#item-heading")).to_contain_text("Item 1 of")
-        expect(page.get_by_role("group", name="Rate this answer's voice").get_by_label("4")).to_be_checked()
+        expect(
+            page.get_by_role("group", name="Rate this answer's voice").get_by_label("4")
+        ).to_be_checked()
         expect(page.get_by_role("alert")).to_have_text("")
     assert tab.errors == []
     assert [line for line in tab.console if line.startswith("error")] == []

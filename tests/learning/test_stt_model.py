@@ -23,7 +23,9 @@ DOMAINS = ["physics", "chemistry", "physics", "math"]
 
 def clips(count: int = 4) -> list[dict[str, Any]]:
     rows = [json.loads(line) for line in (TURNS / "manifest.jsonl").read_text().splitlines()]
-    return [{**row, "domain": DOMAINS[i % 4], "turn_id": f"t{i}"} for i, row in enumerate(rows[:count])]
+    return [
+        {**row, "domain": DOMAINS[i % 4], "turn_id": f"t{i}"} for i, row in enumerate(rows[:count])
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,9 @@ def dataset_folder(folder: Path, rows: list[dict[str, Any]]) -> Path:
         "speaker": [r["voice"] for r in rows],
         "turn_id": [r["turn_id"] for r in rows],
     }
-    test = datasets.Dataset.from_dict(columns).cast_column("audio", datasets.Audio(sampling_rate=16000))
+    test = datasets.Dataset.from_dict(columns).cast_column(
+        "audio", datasets.Audio(sampling_rate=16000)
+    )
     empty = test.select([])
     datasets.DatasetDict({"train": empty, "dev": empty, "test": test}).save_to_disk(str(folder))
     return folder

@@ -12,21 +12,30 @@ import pytest
 from learning.evaluation.sets import BadEvalSet, load_set
 from learning.evaluation.stt import evaluate_stt, normalize, score
 
-# Hand-aligned, after normalization (lower case, no punctuation; "planck's" -> "planck s"):
-#   what is the speed of light              | what is the speed of lite          1 S        (6 words)
-#   how many grams are in a pound           | how many grams in a pound please   1 D, 1 I   (7 words)
-#   what is a photon                        | what is a photon                   -          (4 words)
-#   planck s constant times the frequency   | plank constant times frequency     1 S, 2 D   (6 words)
+# Hand-aligned, after normalization (lower case, no punctuation; Whisper's normalizer expands
+# "planck's" to "planck is"):
+#   what is the speed of light             | what is the speed of lite         1 S       (6 words)
+#   how many grams are in a pound          | how many grams in a pound please  1 D, 1 I  (7 words)
+#   what is a photon                       | what is a photon                  -         (4 words)
+#   planck is constant times the frequency | plank constant times frequency    1 S, 2 D  (6 words)
 PAIRS = [
     ("light", "physics", "What is the speed of light?", "What is the speed of lite?"),
     ("pound", "chemistry", "How many grams are in a pound?", "how many grams in a pound please"),
     ("photon", "physics", "What is a photon?", "what is a photon"),
-    ("planck", "physics", "Planck's constant times the frequency.", "Plank constant times frequency"),
+    (
+        "planck",
+        "physics",
+        "Planck's constant times the frequency.",
+        "Plank constant times frequency",
+    ),
 ]
 
 
 def test_normalizer_as_assumed_by_the_hand_counts() -> None:
-    assert normalize("Planck's constant times the frequency.") == "planck s constant times the frequency"
+    assert (
+        normalize("Planck's constant times the frequency.")
+        == "planck is constant times the frequency"
+    )
     assert normalize("What is the speed of light?") == "what is the speed of light"
 
 
@@ -47,7 +56,12 @@ def test_wer_equals_the_hand_computed_value() -> None:
 
 def test_term_error_rate_counts_each_occurrence() -> None:
     pairs = [
-        ("a", "physics", "A photon hits an electron, then another electron.", "a photon hits an electron then another"),
+        (
+            "a",
+            "physics",
+            "A photon hits an electron, then another electron.",
+            "a photon hits an electron then another",
+        ),
         ("b", "physics", "Planck and Boltzmann", "plank and boltzmann"),
         ("c", "biology", "Mitochondria make ATP", "my toe kondria make atp"),
         ("d", "math", "nothing scientific here", "nothing scientific here"),
@@ -69,16 +83,32 @@ def test_empty_references_are_counted_not_scored() -> None:
 
 
 def test_a_set_without_references_names_the_files(tmp_path: Path) -> None:
-    lines = [{"file": "a.flac", "text": "what is a photon"}, {"file": "b.flac", "text": ""},
-             {"file": "c.flac"}]  # fmt: skip
+    lines = [
+        {"file": "a.flac", "text": "what is a photon"},
+        {"file": "b.flac", "text": ""},
+        {"file": "c.flac"},
+    ]
     (tmp_path / "manifest.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    with pytest.raises(BadEvalSet, match=r"2 utterance\(s\) have no reference text: b.flac, c.flac"):
+    with pytest.raises(
+        BadEvalSet, match=r"2 utterance\(s\) have no reference text: b.flac, c.flac"
+    ):
         load_set(tmp_path)
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "eval", "--set", str(tmp_path), "--no-production",
-         "--report", str(tmp_path / "out")],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "eval",
+            "--set",
+            str(tmp_path),
+            "--no-production",
+            "--report",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         "voice-service: error: 2 utterance(s) have no reference text: b.flac, c.flac (bad_eval_set)"

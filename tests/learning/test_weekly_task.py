@@ -13,8 +13,8 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from capture.erasure import drop_turn
 from capture.consent import StoredTurn
+from capture.erasure import drop_turn
 from capture.models import Capture, ReviewItem
 from core.db import session_scope
 from core.settings import Settings
@@ -33,13 +33,16 @@ def postgres(tmp_path: Path) -> Iterator[tuple[Settings, dict[str, str]]]:
     redis.Redis.from_url(BROKER).flushdb()
     with fresh_database("postgresql", tmp_path) as url:
         upgrade(url)
-        env = {"VOICE_DATA_DIR": str(tmp_path), "VOICE_BROKER_URL": BROKER,
-               "VOICE_DATABASE_URL": url}  # fmt: skip
+        env = {
+            "VOICE_DATA_DIR": str(tmp_path),
+            "VOICE_BROKER_URL": BROKER,
+            "VOICE_DATABASE_URL": url,
+        }
         yield Settings(data_dir=tmp_path, broker_url=BROKER, database_url=url, _env_file=None), env  # type: ignore[call-arg]
 
 
-def test_the_beat_schedules_the_weekly_report() -> None:
-    settings = Settings(eval_report_cron="15 5 * * 1", _env_file=None)  # type: ignore[call-arg]
+def test_the_beat_schedules_the_weekly_report(tmp_path: Path) -> None:
+    settings = Settings(eval_report_cron="15 5 * * 1", data_dir=tmp_path, _env_file=None)  # type: ignore[call-arg]
     entry = make_app(settings).conf.beat_schedule["evaluation-report"]
     assert entry["task"] == "evaluation.weekly_report"
     assert entry["schedule"].hour == {5} and entry["schedule"].minute == {15}
@@ -56,7 +59,9 @@ def test_a_worker_writes_the_weekly_report_to_the_store(
     with celery_worker(env):
         send_task(env, "evaluation.weekly_report", NOW.isoformat())
         wait_until(lambda: bool(list_reports(settings)), what="the weekly report")
-    assert list_reports(settings) == [{"id": "weekly-2026-W49", "files": ["report.html", "report.json"]}]
+    assert list_reports(settings) == [
+        {"id": "weekly-2026-W49", "files": ["report.html", "report.json"]}
+    ]
     data, kind = read_report(settings, "weekly-2026-W49", "report.json")
     figures = json.loads(data)
     assert kind == "application/json"
