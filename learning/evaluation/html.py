@@ -42,6 +42,13 @@ def fmt(value: Any, percent: bool = False) -> Markup:
     return Markup(h(value))
 
 
+def interval(bounds: Sequence[float] | None) -> Markup:
+    """A 95 % interval as ``2.61 – 3.40`` (a dash for none)."""
+    if not bounds:
+        return Markup("–")
+    return Markup(f"{bounds[0]:.2f} – {bounds[1]:.2f}")
+
+
 def table(head: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """An HTML table (cells are escaped unless already markup: ``Markup``)."""
     body = "".join(

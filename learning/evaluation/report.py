@@ -14,7 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from learning.evaluation import plots
-from learning.evaluation.html import Markup, figure, fmt, models_line, page, slo_rows, table
+from learning.evaluation.html import (
+    Markup,
+    figure,
+    fmt,
+    interval,
+    models_line,
+    page,
+    slo_rows,
+    table,
+)
 
 TITLE = "voice-service evaluation"
 
@@ -170,7 +179,7 @@ def _quality(quality: Mapping[str, Any] | None) -> str:
                 voice,
                 f["answers"],
                 fmt(d["ovrl_mos"]["mos"]),
-                fmt(d["ovrl_mos"]["ci95"]),
+                interval(d["ovrl_mos"]["ci95"]),
                 fmt(d["sig_mos"]["mos"]),
                 fmt(d["bak_mos"]["mos"]),
                 fmt(d["p808_mos"]["mos"]),
@@ -196,7 +205,14 @@ def _human(production: Mapping[str, Any] | None) -> str:
         return ""
     mos = production["human_mos"]
     rows = [
-        [v, f["raters"], f["ratings"], fmt(f["mos"]), fmt(f["ci95"]), ", ".join(f["tts_versions"])]
+        [
+            v,
+            f["raters"],
+            f["ratings"],
+            fmt(f["mos"]),
+            interval(f["ci95"]),
+            ", ".join(f["tts_versions"]),
+        ]
         for v, f in [("all voices", mos["overall"]), *mos["per_voice"].items()]
     ]
     versions = ", ".join(mos["overall"]["tts_versions"]) or "none"

@@ -22,10 +22,10 @@ DOMAINS = ["physics", "chemistry", "physics", "math"]
 
 
 def clips(count: int = 4) -> list[dict[str, Any]]:
+    """The first synthesized questions, and the real speech clip whose words tiny.en gets wrong."""
     rows = [json.loads(line) for line in (TURNS / "manifest.jsonl").read_text().splitlines()]
-    return [
-        {**row, "domain": DOMAINS[i % 4], "turn_id": f"t{i}"} for i, row in enumerate(rows[:count])
-    ]
+    chosen = rows[: count - 1] + [r for r in rows if r["file"] == "real-hotwords.flac"]
+    return [{**r, "domain": DOMAINS[i % 4], "turn_id": f"t{i}"} for i, r in enumerate(chosen)]
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,9 @@ def dataset_folder(folder: Path, rows: list[dict[str, Any]]) -> Path:
     test = datasets.Dataset.from_dict(columns).cast_column(
         "audio", datasets.Audio(sampling_rate=16000)
     )
-    empty = test.select([])
-    datasets.DatasetDict({"train": empty, "dev": empty, "test": test}).save_to_disk(str(folder))
+    other = test.select([0])  # train and dev are not read here
+    splits = {"train": other, "dev": other, "test": test}
+    datasets.DatasetDict(splits).save_to_disk(str(folder))
     return folder
 
 
@@ -72,7 +73,7 @@ def test_tiny_en_from_a_manifest_and_from_a_dataset_folder(
     assert len(worst) == 4
     expected = jiwer.wer([w["reference"] for w in worst], [w["hypothesis"] for w in worst])
     assert by_manifest["overall"]["wer"] == pytest.approx(expected, abs=1e-4)
-    assert by_manifest["overall"]["wer"] < 0.35  # clean synthesized questions
+    assert 0 < by_manifest["overall"]["wer"] < 0.35  # "ComfyUI" is not in its vocabulary
     print("tiny.en WER on 4 turn clips:", by_manifest["overall"])
 
 
