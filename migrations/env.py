@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-import review.ratings  # noqa: F401  (its table is part of the metadata)
 from capture.models import Base
 from core.db import engine_for
 

@@ -12,32 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import select
 
-from capture.models import Base, Capture, ReviewItem
+from capture.models import Capture, ReviewItem, VoiceRating
 from capture.queries import add_audit
 from core.db import session_scope
 from core.settings import Settings, VoiceName
-
-
-class VoiceRating(Base):
-    """One rating of one item's answer in one voice; the latest per reviewer and voice counts."""
-
-    __tablename__ = "voice_ratings"
-    __table_args__ = (UniqueConstraint("item_id", "reviewer", "voice", "version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    item_id: Mapped[int] = mapped_column(Integer, index=True)
-    session_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
-    )
-    voice: Mapped[str] = mapped_column(String(32))
-    tts: Mapped[str] = mapped_column(String(200))  # the TTS version that spoke it
-    score: Mapped[int] = mapped_column(Integer)
-    version: Mapped[int] = mapped_column(Integer)
-    reviewer: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime]
 
 
 class Rating(BaseModel):

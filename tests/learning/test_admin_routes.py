@@ -20,12 +20,11 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.voice.models import Models
-from capture.models import AuditEntry, ReviewItem
+from capture.models import AuditEntry, ReviewItem, VoiceRating
 from core.db import session_scope
 from core.settings import Settings
 from learning.evaluation.weekly import weekly_report
 from review.keys import create_key
-from review.ratings import VoiceRating
 from tests.learning.conftest import NOW, Captured
 from tests.utils.browser import chromium, new_tab, playwright_or_skip
 from tests.utils.server import serve_app

@@ -15,10 +15,10 @@ from sqlalchemy import select
 
 from api.app import create_app
 from api.voice.models import Models
+from capture.models import VoiceRating
 from core.db import session_scope
 from review.batches import build_batch
 from review.keys import create_key
-from review.ratings import VoiceRating
 from tests.learning.conftest import Captured
 from tests.utils.browser import Tab, chromium, new_tab, playwright_or_skip
 from tests.utils.server import serve_app

@@ -15,12 +15,12 @@ from sqlalchemy import select
 
 from capture.consent import StoredTurn
 from capture.erasure import drop_turn
-from capture.models import Capture, ReviewItem
+from capture.models import Capture, ReviewItem, VoiceRating
 from core.db import session_scope
 from core.settings import Settings
 from learning.evaluation.storage import list_reports, read_report
 from migrations import upgrade
-from review.ratings import Rating, VoiceRating, rate
+from review.ratings import Rating, rate
 from tests.learning.conftest import NOW, TURNS, capture_turns
 from tests.utils.capture import BROKER, send_task, wait_until
 from tests.utils.celery_worker import celery_worker
