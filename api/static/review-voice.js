@@ -32,7 +32,7 @@ export function createVoiceRating(els, { call, fetchAudio, me, failed, say }) {
     els.answerAudio.removeAttribute("src");
     if (url) URL.revokeObjectURL(url);
     url = null;
-    els.playAnswer.textContent = "Play the answer";
+    els.playAnswer.textContent = "Hear the answer";
   }
 
   function show(list) {
@@ -69,8 +69,12 @@ export function createVoiceRating(els, { call, fetchAudio, me, failed, say }) {
   async function play() {
     if (itemId === null) return;
     if (url) {
-      if (els.answerAudio.paused) els.answerAudio.play().catch(() => {});
-      else els.answerAudio.pause();
+      if (els.answerAudio.paused) {
+        els.answerAudio.play().catch(() => {});
+      } else {
+        els.answerAudio.pause();
+        els.answerAudio.currentTime = 0; // "Stop": the next listen starts from the beginning
+      }
       return;
     }
     const id = itemId;
@@ -113,9 +117,9 @@ export function createVoiceRating(els, { call, fetchAudio, me, failed, say }) {
     show(ratings);
   });
   els.playAnswer.addEventListener("click", play);
-  els.answerAudio.addEventListener("play", () => (els.playAnswer.textContent = "Pause the answer"));
-  els.answerAudio.addEventListener("pause", () => (els.playAnswer.textContent = "Play the answer"));
-  els.answerAudio.addEventListener("ended", () => (els.playAnswer.textContent = "Play the answer"));
+  els.answerAudio.addEventListener("play", () => (els.playAnswer.textContent = "Stop the answer"));
+  els.answerAudio.addEventListener("pause", () => (els.playAnswer.textContent = "Hear the answer"));
+  els.answerAudio.addEventListener("ended", () => (els.playAnswer.textContent = "Hear the answer"));
   els.scores.forEach((box) => box.addEventListener("change", () => box.checked && rate(Number(box.value))));
 
   return { load, unload };

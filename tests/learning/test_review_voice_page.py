@@ -50,13 +50,13 @@ def test_rate_the_answer_voice(tab: Tab, captured: Captured, models: Models) -> 
         expect(section).to_be_visible()
         expect(page.locator("#rating-line")).to_have_text("No rating of the friendly voice yet.")
 
-        page.get_by_role("button", name="Play the answer").click()
+        page.get_by_role("button", name="Hear the answer").click()
         page.wait_for_function(
             "() => { const a = document.getElementById('answer-audio');"
             " return !a.paused && a.currentTime > 0.1 && a.src.startsWith('blob:'); }",
             timeout=20_000,
         )
-        expect(page.get_by_role("button", name="Pause the answer")).to_be_visible()
+        expect(page.get_by_role("button", name="Stop the answer")).to_be_visible()
 
         group = page.get_by_role("group", name="Rate this answer's voice")
         group.get_by_label("4").check()
