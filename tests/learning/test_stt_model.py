@@ -85,3 +85,33 @@ def test_a_dataset_row_without_reference_is_named(tmp_path: Path) -> None:
         evaluate_stt(lambda audio: "", folder)
     with pytest.raises(BadEvalSet, match="no split 'validation'"):
         evaluate_stt(lambda audio: "", folder, split="validation")
+
+
+def test_the_eval_command_writes_the_report(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    folder = manifest_folder(tmp_path / "set", clips(2))
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "results.json").write_text(
+        json.dumps({"set": "turns", "clips_detail": [{"first_audio_ms": 700.0}]})
+    )
+    out = tmp_path / "out" / "week.html"
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "eval", "--set", str(folder), "--bench", str(bench),
+         "--report", str(out)],
+        capture_output=True, text=True, timeout=300,
+        env={**os.environ, "VOICE_DATA_DIR": str(tmp_path / "var"), "VOICE_STT_VERSION": "stt-x"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    wer = json.loads(out.with_suffix(".json").read_text())["stt"]["overall"]["wer"]
+    assert done.stdout.splitlines()[0].startswith(f"STT stt-x: WER {wer} over 2 utterances")
+    assert f"report: {out}" in done.stdout
+    figures = json.loads(out.with_suffix(".json").read_text())
+    assert figures["models"]["stt"] == "stt-x" and figures["stt"]["model"] == "stt-x"
+    assert figures["bench"][0]["first_audio"]["p50"] == 700.0
+    assert figures["production"] is None  # no capture database: left out, and said so
+    assert done.stderr.startswith("voice-service: note: no captured turns read")
+    assert out.read_text().count("data:image/png;base64,") == 2  # WER per domain, bench
