@@ -65,6 +65,7 @@ bench: install-dev
 	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 	$(BIN)/voice-service redact-eval tests/data/pii_eval.jsonl
 	$(BIN)/voice-service qa-eval tests/data/qa_eval.jsonl
+	$(BIN)/voice-service eval --set tests/data/speech/turns --no-production --report var/reports/bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
