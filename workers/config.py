@@ -34,6 +34,7 @@ OTHER_ROUTES = (  # tasks outside the chain
     ("capture.expire", "persist"),
     ("review.build_batch", "review"),
     ("dataset.export", DATASETS),
+    ("evaluation.weekly_report", "review"),
 )
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
@@ -41,7 +42,12 @@ VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
 
 def weekly(settings: Settings) -> crontab:
     """``VOICE_REVIEW_BATCH_CRON`` (minute hour day-of-month month day-of-week, UTC)."""
-    minute, hour, day_of_month, month, day_of_week = settings.review_batch_cron.split()
+    return cron(settings.review_batch_cron)
+
+
+def cron(expression: str) -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week, UTC)."""
+    minute, hour, day_of_month, month, day_of_week = expression.split()
     return crontab(minute, hour, day_of_week, day_of_month, month)
 
 
@@ -97,6 +103,10 @@ def make_app(settings: Settings) -> Celery:
                 "schedule": crontab(hour=settings.retention_hour_utc, minute=0),
             },
             "review-batch": {"task": "review.build_batch", "schedule": weekly(settings)},
+            "evaluation-report": {
+                "task": "evaluation.weekly_report",
+                "schedule": cron(settings.eval_report_cron),
+            },
         },
         timezone="UTC",
         # beat wakes at least every minute and writes its schedule file every 3 minutes:

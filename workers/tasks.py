@@ -17,6 +17,7 @@ from capture.feedback import apply_feedback
 from capture.spool import Spool
 from capture.store import ObjectNotFound, StoreError
 from core.settings import Settings, get_settings
+from learning.evaluation.weekly import weekly_report
 from review.batches import build_batch
 from workers.config import MAX_COUNTDOWN_S, enqueue_capture, enqueue_consent, make_app
 
@@ -116,3 +117,10 @@ def build_review_batch(self: Task, now: str | None = None) -> None:
     """The weekly review batch (``now``, ISO 8601, moves the clock for tests)."""
     when = datetime.fromisoformat(now) if now else None
     _run(self, lambda: build_batch(get_settings(), when), {"now": now})
+
+
+@app.task(bind=True, name="evaluation.weekly_report", max_retries=MAX_RETRIES)
+def evaluation_report(self: Task, now: str | None = None) -> None:
+    """The weekly evaluation report, to the object store (``now``, ISO 8601, for tests)."""
+    when = datetime.fromisoformat(now) if now else None
+    _run(self, lambda: log.info("report %s", weekly_report(get_settings(), when)), {"now": now})

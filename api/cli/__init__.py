@@ -27,6 +27,7 @@ from api.cli import (
     db,
     deadletters,
     drain,
+    evaluate,
     kb,
     loadtest,
     nlu,
@@ -62,6 +63,7 @@ COMMANDS: list[ModuleType] = [
     capture_status,
     loadtest,
     drain,
+    evaluate,
 ]
 
 

@@ -65,8 +65,12 @@ class CaptureSink:
         latency: Latency,
         pcm: bytes,
         feedback: str | None,
+        voice: str | None = None,
     ) -> None:
-        """Queue the turn for capture; returns at once (the work runs on a thread)."""
+        """Queue the turn for capture; returns at once (the work runs on a thread).
+
+        ``voice`` (the preset the answer was spoken in) is kept with the model versions.
+        """
         entry = SpoolRecord(
             turn_id=turn_id,
             user_id=self.user_id(user_token),
@@ -78,8 +82,8 @@ class CaptureSink:
             response=response,
             intent=nlu.intent,
             domain=nlu.domain,
-            latency=latency.model_dump(exclude={"first_audio_ms"}),
-            models=self.models,
+            latency=latency.model_dump(exclude_none=True),
+            models={**self.models, "voice": voice} if voice else self.models,
             words=transcript.words,
             avg_logprob=transcript.avg_logprob,
             feedback=feedback,
