@@ -17,14 +17,20 @@ from core.folders import data_folder
 from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
-CHAIN = (  # the capture chain, in order: task name and queue
-    ("capture.encode", "capture"),
-    ("capture.redact", "redaction"),
-    ("capture.upload", "capture"),
-    ("capture.persist", "persist"),
-    ("capture.flag_review", "review"),
-    ("capture.finish", "capture"),
-)
+# The capture chain per VOICE_CAPTURE_CHAIN: its steps (``capture.pipeline.STEPS``) in order,
+# and the queue of each; task names are ``capture.{step}``. ``fused`` runs a turn in one task;
+# ``split`` puts redaction, uploads and database writes on queues that scale apart.
+CHAINS = {
+    "fused": (("process", "capture"),),
+    "split": (
+        ("redact", "redaction"),
+        ("upload", "capture"),
+        ("persist", "persist"),
+        ("flag_review", "review"),
+        ("finish", "capture"),
+    ),
+}
+LEGACY_STEPS = (("encode", "capture"),)  # still in chains an earlier version enqueued
 OTHER_ROUTES = (  # tasks outside the chain
     ("capture.consent", "persist"),
     ("capture.feedback", "persist"),
@@ -64,7 +70,7 @@ def make_app(settings: Settings) -> Celery:
             Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
         ],
         task_default_queue="capture",
-        task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
+        task_routes={name: {"queue": queue} for name, queue in (*chain_routes(), *OTHER_ROUTES)},
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
@@ -93,14 +99,29 @@ def make_app(settings: Settings) -> Celery:
         },
         timezone="UTC",
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        capture_chain=settings.capture_chain,  # read by enqueue_capture
     )
     return app
 
 
+def task_name(step: str) -> str:
+    """The Celery task of a capture chain step."""
+    return f"capture.{step}"
+
+
+def chain_routes() -> list[tuple[str, str]]:
+    """(task name, queue) of every capture chain step, whichever chain is configured."""
+    steps = {step: queue for chain in CHAINS.values() for step, queue in chain}
+    return [(task_name(step), queue) for step, queue in {**steps, **dict(LEGACY_STEPS)}.items()]
+
+
 def enqueue_capture(celery: Celery, turn_id: str) -> None:
     """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
-    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
-    chain(*signatures).apply_async()
+    steps = CHAINS[celery.conf.get("capture_chain") or "fused"]
+    signatures = [
+        celery.signature(task_name(step), args=(turn_id,), immutable=True) for step, _ in steps
+    ]
+    (signatures[0] if len(signatures) == 1 else chain(*signatures)).apply_async()
 
 
 def enqueue_consent(celery: Celery, event_id: str) -> None:
