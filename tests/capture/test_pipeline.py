@@ -151,11 +151,14 @@ def test_every_put_is_tried_and_the_failure_raised(
 def test_one_s3_client_per_process_and_endpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Endpoints of this test only: a client made here is kept for the rest of the process.
+    for name, value in {"AWS_ACCESS_KEY_ID": "t", "AWS_SECRET_ACCESS_KEY": "t"}.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     one = Settings(  # type: ignore[call-arg]
-        data_dir=tmp_path, storage="s3", s3_endpoint_url="http://127.0.0.1:9", _env_file=None
+        data_dir=tmp_path, storage="s3", s3_endpoint_url="http://127.0.0.2:9", _env_file=None
     )
-    other = one.model_copy(update={"s3_endpoint_url": "http://127.0.0.1:10"})
+    other = one.model_copy(update={"s3_endpoint_url": "http://127.0.0.3:9"})
     eu, us = S3Store(one, "voice-captures-eu"), S3Store(one, "voice-captures-us")
     assert eu.client is us.client
     assert S3Store(other, "voice-captures-eu").client is not eu.client
