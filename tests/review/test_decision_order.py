@@ -120,18 +120,18 @@ def redact_john(settings: Settings, item_id: int) -> dict[str, Any]:
 
 @pytest.fixture
 def failing_commit_after_the_store() -> Iterator[None]:
-    """The database refuses the commit that follows the decision's writes to the store."""
-    armed = {"on": False}
+    """The database refuses the commit that follows the first decision's writes to the store."""
+    armed = {"on": False, "fired": False}
     real = changes.store_first
 
     def store_then_arm(*args: Any, **kwargs: Any) -> changes.Written:
         written = real(*args, **kwargs)
-        armed["on"] = True
+        armed["on"] = not armed["fired"]
         return written
 
     def refuse(session: Session) -> None:
         if armed["on"]:
-            armed["on"] = False
+            armed["on"], armed["fired"] = False, True
             raise OperationalError("COMMIT", {}, Exception("the database went away"))
 
     event.listen(Session, "before_commit", refuse)
