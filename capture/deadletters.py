@@ -23,8 +23,9 @@ from core.settings import Settings
 
 # The capture chain's steps and the staged results each one needs from the steps before it.
 CHAIN_NEEDS: dict[str, tuple[str, ...]] = {
-    "capture.encode": (),
-    "capture.redact": ("audio.flac",),
+    "capture.process": (),  # the fused chain: the whole turn, from the spool
+    "capture.encode": (),  # a step of earlier versions: starts again from the spool
+    "capture.redact": (),
     "capture.upload": ("audio.flac", "metadata.json", "review.json"),
     "capture.persist": ("audio.flac", "metadata.json", "review.json"),
     "capture.flag_review": ("audio.flac", "metadata.json", "review.json"),
@@ -161,7 +162,7 @@ def plan(settings: Settings, item: Letter) -> Plan:
             return Plan(
                 "chain", f"from {item.task} (earlier results are staged)", turn_id, item.task
             )
-        return Plan("chain", "from the start (from the spool)", turn_id, "capture.encode")
+        return Plan("chain", "from the start (from the spool)", turn_id)
     if item.task in RESENT:
         if item.task == "capture.consent":
             event_id = str(item.arguments.get("event_id", ""))

@@ -11,12 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 
-from capture.keys import object_key
 from capture.metadata import CaptureMetadata
 from capture.models import Capture, FeedbackEvent, ReviewItem
+from capture.objects import rewrite_metadata
 from capture.queries import add_review_item, insert_ignoring_duplicates
 from capture.spool import Spool
-from capture.store import ObjectNotFound, StoreError, open_store
+from capture.store import StoreError, open_store
 from core.db import session_scope
 from core.settings import Settings
 
@@ -62,12 +62,8 @@ def apply_feedback(
                 )
             )
         feedback, day, region = capture.feedback, capture.day, capture.region
-    store = open_store(settings, region)
-    key = object_key(day, turn_id, "metadata.json")
-    try:
-        metadata = CaptureMetadata.model_validate_json(store.get(key))
-    except ObjectNotFound:
-        return  # erased or expired since
-    if metadata.feedback != feedback:
+
+    def change(metadata: CaptureMetadata) -> None:
         metadata.feedback = feedback
-        store.put(key, metadata.to_json(), content_type="application/json")
+
+    rewrite_metadata(open_store(settings, region), day, turn_id, change)  # gone since: nothing

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import soundfile
 
-SAMPLE_RATE = 16_000
+from core.audio import SAMPLE_RATE
 
 
 class FlacError(ValueError):

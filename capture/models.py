@@ -53,6 +53,7 @@ class Base(DeclarativeBase):
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON,
+        list[Any]: JSON,  # a JSON array, stored as it is
         datetime: UTCDateTime(),
     }
 
@@ -95,7 +96,7 @@ class Capture(Base):
     feedback: Mapped[str | None] = mapped_column(String(16), nullable=True)
     stored_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # word timings as offsets into the redacted transcript (no text), for later audio redaction
-    word_times: Mapped[dict[str, Any]] = mapped_column(default=lambda: {"items": []})
+    word_times: Mapped[list[Any]] = mapped_column(default=list)  # [[start, end, start_s, end_s]]
     label: Mapped[str | None] = mapped_column(Text, nullable=True)  # a reviewer's correction
 
 
@@ -124,10 +125,10 @@ class ReviewItem(Base):
         String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
     )
     reason: Mapped[str] = mapped_column(String(32))  # pii_review, thumbs_down, low_confidence
-    spans: Mapped[dict[str, Any]]  # {"items": [{type, start, end}]}, no values
+    spans: Mapped[list[Any]]  # [{type, start, end}], no values
     status: Mapped[str] = mapped_column(String(16), default="pending")
     batch_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
-    tags: Mapped[dict[str, Any]] = mapped_column(default=lambda: {"items": []})  # error tags
+    tags: Mapped[list[Any]] = mapped_column(default=list)  # error tags
     created_at: Mapped[datetime]
 
 
@@ -198,8 +199,8 @@ class ReviewDecision(Base):
     version: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(16))  # approve, correct, redact, reject
     transcript: Mapped[str | None] = mapped_column(Text, nullable=True)  # the correction
-    spans: Mapped[dict[str, Any]]  # {"items": [{start, end}]} for redact
-    tags: Mapped[dict[str, Any]]  # {"items": [stt_error, ...]}
+    spans: Mapped[list[Any]]  # [{start, end, type}] for redact; a correction's flagged spans
+    tags: Mapped[list[Any]]  # [stt_error, ...]
     reviewer: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
 

@@ -40,7 +40,7 @@ def upsert_capture(
         "redaction": metadata.redaction,
         "feedback": metadata.feedback,
         "stored_at": datetime.now(UTC),
-        "word_times": {"items": word_times or []},
+        "word_times": word_times or [],
     }
     statement = _insert(session, Capture).values(**values)
     updates = {k: statement.excluded[k] for k in values if k not in ("session_id", "feedback")}
@@ -70,7 +70,7 @@ def add_review_item(
         {
             "session_id": turn_id,
             "reason": reason,
-            "spans": {"items": spans},
+            "spans": spans,
             "status": "pending",
             "created_at": datetime.now(UTC),
         },

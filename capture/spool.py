@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field
 
 from capture.keys import check_id
 from capture.store_local import load_key, seal, unseal, write_durably
+from core.audio import SAMPLE_RATE
 from core.folders import data_folder
 from core.messages import Word
 from core.settings import Settings
@@ -65,7 +66,7 @@ class SpoolRecord(BaseModel):
     words: list[Word] = Field(default_factory=list)  # STT word timestamps, for audio redaction
     avg_logprob: float = 0.0
     feedback: str | None = None
-    sample_rate: int = 16_000
+    sample_rate: int = SAMPLE_RATE
 
 
 class Spool:

@@ -8,6 +8,8 @@ a delete marker). A store that does not implement version listing is treated as 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -21,6 +23,29 @@ from core.settings import Settings
 log = logging.getLogger(__name__)
 _reported: set[tuple[str, str]] = set()  # (bucket, error code) already explained in the log
 BATCH = 1000  # keys per DeleteObjects request (the API's limit)
+_clients: dict[tuple[int, str | None], Any] = {}  # (process id, endpoint): one client each
+_clients_lock = threading.Lock()
+
+
+def client_for(endpoint_url: str | None) -> Any:
+    """The boto3 S3 client of this process for ``endpoint_url``, made on first use.
+
+    Making a client costs milliseconds of CPU (it loads the service model); a client is
+    thread-safe, so every store of the process shares one. A forked process makes its own.
+    """
+    key = (os.getpid(), endpoint_url)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=endpoint_url,
+                config=Config(
+                    retries={"max_attempts": 5, "mode": "standard"}, max_pool_connections=16
+                ),
+            )
+            _clients[key] = client
+    return client
 
 
 class Version(NamedTuple):
@@ -44,11 +69,7 @@ class S3Store(ObjectStore):
 
     def __init__(self, settings: Settings, bucket: str) -> None:
         self.bucket = bucket
-        self.client: Any = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url,
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
-        )
+        self.client: Any = client_for(settings.s3_endpoint_url)
         self.encryption: dict[str, str] = {"ServerSideEncryption": settings.s3_sse}
         if settings.s3_sse == "aws:kms" and settings.s3_kms_key_id:
             self.encryption["SSEKMSKeyId"] = settings.s3_kms_key_id

@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     review_min_avg_logprob: float = -1.0  # STT below this average log-probability is reviewed
     review_batch_cron: str = "0 0 * * 1"  # the weekly review batch: minute hour day month weekday
     embedded_worker: bool | None = None  # serve runs a worker; None: when the broker is embedded
+    # fused: one task per turn (queue capture); split: one task per step, each on its queue
+    capture_chain: Literal["fused", "split"] = "fused"
 
     # Dataset export (``voice-service dataset export``, docs/LEARNING.md): each quality rule
     # is a setting and the export's report counts the turns each one dropped.

@@ -34,3 +34,8 @@ def revisions(url: str) -> tuple[set[str], set[str]]:
     with engine_for(url).connect() as connection:
         current = set(MigrationContext.configure(connection).get_current_heads())
     return current, heads
+
+
+def downgrade(url: str, revision: str) -> None:
+    """Take the database at ``url`` back to ``revision``."""
+    command.downgrade(alembic_config(url), revision)

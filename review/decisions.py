@@ -20,18 +20,15 @@ from sqlalchemy.orm import Session
 
 from capture.consent import StoredTurn
 from capture.erasure import drop_turn
-from capture.flac import decode_flac, encode_flac
 from capture.keys import object_key
 from capture.metadata import CaptureMetadata
 from capture.models import Capture, ReviewBatch, ReviewDecision, ReviewItem
-from capture.offsets import placeholder, to_redacted
 from capture.queries import add_audit
 from capture.store import ObjectNotFound, ObjectStore, open_store
 from core.db import session_scope
-from core.messages import Word
 from core.settings import Settings
-from redaction.audio import redact_audio
 from redaction.text import Entity
+from review import changes
 from review.corrections import Correction, redact_correction
 
 TAGS = ("stt_error", "wrong_intent", "bad_response", "tts_artifact", "not_speech")
@@ -49,6 +46,10 @@ class NotFound(LookupError):
 
 class InvalidDecision(ValueError):
     """The decision does not fit the item (a span out of range, a missing transcript)."""
+
+
+class DecisionConflict(InvalidDecision):
+    """Another decision on the item was committed while this one was being applied."""
 
 
 class Span(BaseModel):
@@ -74,8 +75,8 @@ class Decision(BaseModel):
     )
 
 
-def _item(session: Session, item_id: int) -> tuple[ReviewItem, Capture]:
-    item = session.get(ReviewItem, item_id)
+def _item(session: Session, item_id: int, *, lock: bool = False) -> tuple[ReviewItem, Capture]:
+    item = session.get(ReviewItem, item_id, with_for_update=True if lock else None)
     if item is None:
         raise NotFound(item_id)
     capture = session.get(Capture, item.session_id)
@@ -127,8 +128,8 @@ def _detail(
         "transcript": capture.transcript,
         "response": capture.response,
         "label": capture.label,
-        "spans": item.spans.get("items", []),
-        "tags": item.tags.get("items", []),
+        "spans": item.spans,
+        "tags": item.tags,
         "metadata": metadata,
         "audio_url": f"/v1/admin/review/items/{item.id}/audio",
         "decisions": [
@@ -136,8 +137,8 @@ def _detail(
                 "version": d.version,
                 "decision": d.decision,
                 "transcript": d.transcript,
-                "spans": d.spans.get("items", []),
-                "tags": d.tags.get("items", []),
+                "spans": d.spans,
+                "tags": d.tags,
                 "reviewer": d.reviewer,
                 "at": d.at.isoformat(),
             }
@@ -161,43 +162,82 @@ def item_audio(settings: Settings, item_id: int) -> bytes:
 
 
 def decide(settings: Settings, item_id: int, decision: Decision, reviewer: str) -> dict[str, Any]:
-    """Apply and record a decision; returns the item as it now is."""
+    """Apply and record a decision; returns the item as it now is.
+
+    The order is explicit (``review.changes``): plan from the rows and objects, write the
+    objects, then commit the rows in one short transaction; a failed commit undoes the writes.
+    A rejection is recorded first, then the capture deleted (objects, then rows): repeating it
+    finishes a deletion that failed part-way.
+    """
     correction = _corrected(decision)  # redacted before anything is stored
+    record = _record(decision, correction)
     with session_scope(settings) as session:
         item, capture = _item(session, item_id)
         _check(decision, capture)
-        record = _record(decision, correction)
         history = _history(session, item_id)
-        if history and _same(history[-1], record):
-            return _detail(settings, session, item, capture)  # a repeated request
+        repeated = bool(history) and _same(history[-1], record)
         version = (history[-1].version if history else 0) + 1
-        session.add(
-            ReviewDecision(
-                item_id=item.id,
-                session_id=item.session_id,
-                version=version,
-                reviewer=reviewer,
-                at=datetime.now(UTC),
-                **record,
-            )
-        )
-        add_audit(
-            session,
-            reviewer,
-            "review.decision",
-            f"item:{item.id}",
-            {"decision": decision.decision, "tags": list(decision.tags), "version": version},
-        )
-        item.status, item.tags = STATUS_OF[decision.decision], {"items": list(decision.tags)}
         if decision.decision == "reject":
+            if not repeated:
+                _add(session, item, version, reviewer, record, decision)
+                _count_rejected(session, item, capture)
             return _reject(settings, session, item, capture)
-        if correction is not None:
-            capture.label = correction.text
-        elif decision.decision == "redact":
-            _redact(settings, item, capture, decision.spans)
-        _rewrite_metadata(settings, capture, item)
-        session.flush()
-        return _detail(settings, session, item, capture)
+        if repeated:
+            return _detail(settings, session, item, capture)  # a repeated request
+    planned = changes.plan(  # the rows as read, the objects as stored: nothing written yet
+        settings,
+        item,
+        capture,
+        status=STATUS_OF[decision.decision],
+        tags=list(decision.tags),
+        label=correction.text if correction else capture.label,
+        entities=_entities(decision),
+    )
+    written = changes.store_first(settings, capture, planned)
+    try:
+        with session_scope(settings) as session:
+            item, capture = _item(session, item_id, lock=True)
+            _add(session, item, version, reviewer, record, decision)
+            planned.apply(item, capture)
+    except BaseException:
+        changes.undo(written)
+        raise
+    changes.purge(written)
+    return item_detail(settings, item_id)
+
+
+def _add(
+    session: Session,
+    item: ReviewItem,
+    version: int,
+    reviewer: str,
+    record: dict[str, Any],
+    decision: Decision,
+) -> None:
+    """The decision's row and audit entry, as version ``version`` (the next one)."""
+    latest = session.scalar(
+        select(func.max(ReviewDecision.version)).where(ReviewDecision.item_id == item.id)
+    )
+    if (latest or 0) != version - 1:
+        raise DecisionConflict(f"item {item.id} was decided meanwhile: reload it and decide again")
+    session.add(
+        ReviewDecision(
+            item_id=item.id,
+            session_id=item.session_id,
+            version=version,
+            reviewer=reviewer,
+            at=datetime.now(UTC),
+            **record,
+        )
+    )
+    add_audit(
+        session,
+        reviewer,
+        "review.decision",
+        f"item:{item.id}",
+        {"decision": decision.decision, "tags": list(decision.tags), "version": version},
+    )
+    item.tags = list(decision.tags)
 
 
 def _corrected(decision: Decision) -> Correction | None:
@@ -213,10 +253,8 @@ def _record(decision: Decision, correction: Correction | None) -> dict[str, Any]
     return {
         "decision": decision.decision,
         "transcript": correction.text if correction else None,
-        "spans": {
-            "items": correction.flags if correction else [s.model_dump() for s in decision.spans]
-        },
-        "tags": {"items": list(decision.tags)},
+        "spans": correction.flags if correction else [s.model_dump() for s in decision.spans],
+        "tags": list(decision.tags),
     }
 
 
@@ -236,83 +274,38 @@ def _same(latest: ReviewDecision, record: dict[str, Any]) -> bool:
     return all(getattr(latest, name) == value for name, value in record.items())
 
 
-def _reject(
-    settings: Settings, session: Session, item: ReviewItem, capture: Capture
-) -> dict[str, Any]:
-    detail = _detail(settings, session, item, capture)
-    detail["metadata"], detail["audio_url"] = {}, None
+def _entities(decision: Decision) -> list[Entity]:
+    """A redaction's spans, merged, as entities to redact (none for other decisions)."""
+    if decision.decision != "redact":
+        return []
+    return [Entity(s.type, s.start, s.end, 1.0, "redact") for s in _merged(decision.spans)]
+
+
+def _count_rejected(session: Session, item: ReviewItem, capture: Capture) -> None:
+    """The batch counts the items the rejection deletes (the turn's items in it)."""
+    item.status = STATUS_OF["reject"]
+    if item.batch_id is None:
+        return
     siblings = session.scalar(
         select(func.count())
         .select_from(ReviewItem)
         .where(ReviewItem.session_id == capture.session_id, ReviewItem.batch_id == item.batch_id)
     )
-    if item.batch_id is not None:
-        batch = session.get(ReviewBatch, item.batch_id)
-        assert batch is not None
-        batch.rejected += int(siblings or 0)
+    batch = session.get(ReviewBatch, item.batch_id)
+    assert batch is not None
+    batch.rejected += int(siblings or 0)
+
+
+def _reject(
+    settings: Settings, session: Session, item: ReviewItem, capture: Capture
+) -> dict[str, Any]:
+    """Commit the recorded rejection, then delete the capture: objects, then rows."""
     session.flush()
+    detail = _detail(settings, session, item, capture)
+    detail["metadata"], detail["audio_url"] = {}, None
     session.commit()  # recorded and audited before the capture goes (the row goes with it)
     drop_turn(settings, StoredTurn.on(capture.session_id, capture.timestamp, capture.region))
     return detail
-
-
-def _redact(settings: Settings, item: ReviewItem, capture: Capture, spans: list[Span]) -> None:
-    """Replace the spans in the transcript and silence the words they cover in the audio."""
-    text = capture.transcript
-    entities = [Entity(s.type, s.start, s.end, 1.0, "redact") for s in _merged(spans)]
-    times = capture.word_times.get("items", [])
-    words = [
-        Word(text=text[int(first) : int(last)], start=start, end=end, probability=1.0)
-        for first, last, start, end in times
-    ]
-    store = _store(settings, capture)
-    if words:
-        pcm, rate = decode_flac(store.get(_key(capture, "audio.flac")))
-        silenced = redact_audio(
-            pcm,
-            rate,
-            words,
-            text,
-            entities,
-            pad_ms=settings.redaction_pad_ms,
-            mode=settings.redaction_audio_mode,
-        )
-        store.put(
-            _key(capture, "audio.flac"), encode_flac(silenced, rate), content_type="audio/flac"
-        )
-        store.purge_history(_key(capture, "audio.flac"))  # the unredacted version goes
-    pieces, cursor = [], 0
-    for entity in entities:
-        pieces += [text[cursor : entity.start], placeholder(entity)]
-        cursor = entity.end
-    capture.transcript = "".join([*pieces, text[cursor:]])
-    capture.word_times = {
-        "items": [
-            [to_redacted(int(a), entities), to_redacted(int(b), entities, end=True), s, e]
-            for a, b, s, e in times
-        ]
-    }
-    item.spans = {
-        "items": [
-            {
-                **span,
-                "start": to_redacted(span["start"], entities),
-                "end": to_redacted(span["end"], entities, end=True),
-            }
-            for span in item.spans.get("items", [])
-            if not any(e.start < span["end"] and span["start"] < e.end for e in entities)
-        ]
-    }
-    counts = dict(capture.redaction.get("entities", {}))
-    for entity in entities:
-        counts[entity.type] = counts.get(entity.type, 0) + 1
-    capture.redaction = {**capture.redaction, "entities": counts}
-    store.put(
-        _key(capture, "transcript.txt"),
-        capture.transcript.encode(),
-        content_type="text/plain; charset=utf-8",
-    )
-    store.purge_history(_key(capture, "transcript.txt"))
 
 
 def _merged(spans: list[Span]) -> list[Span]:
@@ -324,14 +317,3 @@ def _merged(spans: list[Span]) -> list[Span]:
         else:
             merged.append(span)
     return merged
-
-
-def _rewrite_metadata(settings: Settings, capture: Capture, item: ReviewItem) -> None:
-    store = _store(settings, capture)
-    key = _key(capture, "metadata.json")
-    metadata = CaptureMetadata.model_validate_json(store.get(key))
-    metadata.transcript = capture.transcript
-    metadata.redaction = capture.redaction
-    metadata.review = {"status": item.status, "label": capture.label, "tags": item.tags["items"]}
-    store.put(key, metadata.to_json(), content_type="application/json")
-    store.purge_history(key)  # holds the transcript: no version from before a redaction stays

@@ -35,7 +35,7 @@ def stats(settings: Settings, top: int = 5) -> dict[str, Any]:
         for decision in session.scalars(select(ReviewDecision).order_by(ReviewDecision.version)):
             latest[decision.item_id] = decision
     rated = ratings.get("thumbs_up", 0) + ratings.get("thumbs_down", 0)
-    tags = Counter(tag for d in latest.values() for tag in d.tags.get("items", []))
+    tags = Counter(tag for d in latest.values() for tag in d.tags)
     return {
         "items_by_status": by_status,
         "thumbs_up_rate": round(ratings.get("thumbs_up", 0) / rated, 3) if rated else None,

@@ -19,14 +19,20 @@ from core.settings import Settings
 QUEUES = ("capture", "redaction", "persist", "review")
 DATASETS = "datasets"  # long exports, on workers of their own: ``worker --queues datasets``
 ALL_QUEUES = (*QUEUES, DATASETS)  # what ``worker --queues`` may name
-CHAIN = (  # the capture chain, in order: task name and queue
-    ("capture.encode", "capture"),
-    ("capture.redact", "redaction"),
-    ("capture.upload", "capture"),
-    ("capture.persist", "persist"),
-    ("capture.flag_review", "review"),
-    ("capture.finish", "capture"),
-)
+# The capture chain per VOICE_CAPTURE_CHAIN: its steps (``capture.pipeline.STEPS``) in order,
+# and the queue of each; task names are ``capture.{step}``. ``fused`` runs a turn in one task;
+# ``split`` puts redaction, uploads and database writes on queues that scale apart.
+CHAINS = {
+    "fused": (("process", "capture"),),
+    "split": (
+        ("redact", "redaction"),
+        ("upload", "capture"),
+        ("persist", "persist"),
+        ("flag_review", "review"),
+        ("finish", "capture"),
+    ),
+}
+LEGACY_STEPS = (("encode", "capture"),)  # still in chains an earlier version enqueued
 OTHER_ROUTES = (  # tasks outside the chain
     ("capture.consent", "persist"),
     ("capture.feedback", "persist"),
@@ -77,7 +83,7 @@ def make_app(settings: Settings) -> Celery:
             Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES
         ],
         task_default_queue="capture",
-        task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
+        task_routes={name: {"queue": queue} for name, queue in (*chain_routes(), *OTHER_ROUTES)},
         task_ignore_result=True,
         task_serializer="json",
         accept_content=["json"],
@@ -113,21 +119,33 @@ def make_app(settings: Settings) -> Celery:
         # the file's age is beat's health check (docker-compose.yml, deploy/k8s)
         beat_max_loop_interval=60,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        capture_chain=settings.capture_chain,  # read by enqueue_capture
     )
     return app
 
 
-def enqueue_capture(celery: Celery, turn_id: str, start: str = CHAIN[0][0]) -> None:
+def task_name(step: str) -> str:
+    """The Celery task of a capture chain step."""
+    return f"capture.{step}"
+
+
+def chain_routes() -> list[tuple[str, str]]:
+    """(task name, queue) of every capture chain step, whichever chain is configured."""
+    steps = {step: queue for chain in CHAINS.values() for step, queue in chain}
+    return [(task_name(step), queue) for step, queue in {**steps, **dict(LEGACY_STEPS)}.items()]
+
+
+def enqueue_capture(celery: Celery, turn_id: str, start: str | None = None) -> None:
     """Start the chain for a spooled turn on ``celery``'s broker (ids only travel).
 
-    ``start`` names the first step (a replay resumes where results are already staged).
+    ``start`` names a task of the configured chain to begin at (a replay resumes where
+    results are already staged); otherwise, or when it is not in that chain, from the start.
     """
-    names = [name for name, _ in CHAIN]
-    if start not in names:
-        raise ValueError(f"{start!r} is not a step of the capture chain")
-    steps = names[names.index(start) :]
-    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name in steps]
-    chain(*signatures).apply_async()
+    names = [task_name(step) for step, _ in CHAINS[celery.conf.get("capture_chain") or "fused"]]
+    if start in names:
+        names = names[names.index(start) :]
+    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name in names]
+    (signatures[0] if len(signatures) == 1 else chain(*signatures)).apply_async()
 
 
 def enqueue_consent(celery: Celery, event_id: str) -> None:

@@ -19,7 +19,13 @@ from capture.store import ObjectNotFound, StoreError
 from core.settings import Settings, get_settings
 from learning.evaluation.weekly import weekly_report
 from review.batches import build_batch
-from workers.config import MAX_COUNTDOWN_S, enqueue_capture, enqueue_consent, make_app
+from workers.config import (
+    MAX_COUNTDOWN_S,
+    enqueue_capture,
+    enqueue_consent,
+    make_app,
+    task_name,
+)
 
 log = logging.getLogger(__name__)
 app = make_app(get_settings())
@@ -67,13 +73,9 @@ def _chain_task(name: str, step: Step) -> Any:
     return app.task(bind=True, name=name, max_retries=MAX_RETRIES)(run)
 
 
-# Queues come from workers.config.CHAIN and OTHER_ROUTES (task_routes).
-encode = _chain_task("capture.encode", pipeline.encode_audio)
-redact = _chain_task("capture.redact", pipeline.redact)
-upload = _chain_task("capture.upload", pipeline.upload)
-persist = _chain_task("capture.persist", pipeline.persist)
-flag_review = _chain_task("capture.flag_review", pipeline.flag_review)
-finish = _chain_task("capture.finish", pipeline.finish)
+# Every step of capture.pipeline.STEPS as task ``capture.{step}``; queues come from
+# workers.config.CHAINS and OTHER_ROUTES (task_routes).
+CHAIN_TASKS = {step: _chain_task(task_name(step), run) for step, run in pipeline.STEPS.items()}
 consent = _chain_task("capture.consent", erasure.apply_change)
 
 

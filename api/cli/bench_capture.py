@@ -1,13 +1,15 @@
 """``voice-service bench-capture``: the capture pipeline's throughput, cost and enqueue latency.
 
 Runs on the configured services (``VOICE_BROKER_URL``, ``VOICE_DATABASE_URL``, ``VOICE_STORAGE``
-and ``VOICE_S3_ENDPOINT_URL``; ``--moto`` starts moto's S3 server in this process) with one
-worker process, in a data folder of its own. It prints:
+and ``VOICE_S3_ENDPOINT_URL``; ``--moto`` starts moto's S3 server in this process) with
+``--workers`` worker processes (solo pool, one task at a time each) and the chain of
+``--chain`` (``VOICE_CAPTURE_CHAIN``), in a data folder of its own. It prints:
 
 - what the voice path pays to hand a turn over (``CaptureSink.record`` on the event loop),
   p50 and p99, and the background spool write and publish per turn;
-- CPU milliseconds per capture for each stage, the steps run in this process;
-- captures per second end to end through the broker, the worker, the store and the database.
+- CPU milliseconds per capture for each stage, run in this process (the fused chain's
+  prepare, store, record, finish; or the split chain's steps);
+- captures per second end to end through the broker, the workers, the store and the database.
 
 Its captures are erased at the end (the same erasure an opt-out runs).
 """
@@ -38,23 +40,17 @@ from capture import pipeline
 from capture.consent import ConsentChange
 from capture.erasure import erase_user
 from capture.models import Capture
+from capture.objects import put_threads
 from capture.spool import Spool, SpoolRecord
 from capture.store_s3 import S3Store
+from core.audio import SAMPLE_RATE
 from core.db import session_scope
 from core.errors import VoiceServiceError
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import Settings
 from migrations import upgrade
-from workers.config import enqueue_capture, make_app
+from workers.config import CHAINS, enqueue_capture, make_app
 
-STEPS = {
-    "encode": pipeline.encode_audio,
-    "redact": pipeline.redact,
-    "upload": pipeline.upload,
-    "persist": pipeline.persist,
-    "flag_review": pipeline.flag_review,
-    "finish": pipeline.finish,
-}
 TURN_S = 3.0  # seconds of audio per synthetic turn
 TRANSCRIPT = "my card number is 4111 1111 1111 1111 and what is the speed of light"
 
@@ -67,6 +63,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--n", type=int, default=500, help="captures end to end")
     parser.add_argument("--cpu-sample", type=int, default=50, help="turns timed per stage")
     parser.add_argument("--moto", action="store_true", help="start moto's S3 server here")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes end to end")
+    parser.add_argument(
+        "--chain", choices=sorted(CHAINS), help="the capture chain (default: VOICE_CAPTURE_CHAIN)"
+    )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait, at most")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run)
@@ -74,10 +74,13 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the three measurements and print them."""
-    if args.n < 1 or args.cpu_sample < 1:
-        raise VoiceServiceError("--n and --cpu-sample must be at least 1", code="bad_arguments")
+    if args.n < 1 or args.cpu_sample < 1 or args.workers < 1:
+        raise VoiceServiceError(
+            "--n, --cpu-sample and --workers must be at least 1", code="bad_arguments"
+        )
+    chain = args.chain or settings.capture_chain
     with tempfile.TemporaryDirectory(prefix="bench-capture-") as folder, _s3(args, settings) as s3:
-        bench = settings.model_copy(update={"data_dir": Path(folder), **s3})
+        bench = settings.model_copy(update={"data_dir": Path(folder), "capture_chain": chain, **s3})
         upgrade(bench.resolved_database_url())
         if bench.storage == "s3":
             S3Store(bench, "voice-captures-eu").ensure_bucket()
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             results = {
                 "enqueue": _enqueue_latency(bench, token, args.n),
                 "cpu_ms_per_stage": _cpu_per_stage(bench, user, args.cpu_sample),
-                "end_to_end": _end_to_end(bench, user, args.n, args.timeout),
+                "end_to_end": _end_to_end(bench, user, args.n, args.workers, args.timeout),
             }
         finally:
             done = ConsentChange(user_id=user, granted=False, policy_version="", source="bench")
@@ -119,8 +122,8 @@ def _s3(args: argparse.Namespace, settings: Settings) -> Iterator[dict[str, Any]
 
 
 def _turn(user: str, turn_id: str) -> tuple[SpoolRecord, bytes]:
-    samples = np.arange(int(TURN_S * 16_000))
-    pcm = (np.sin(samples * 2 * np.pi * 220 / 16_000) * 6000).astype("<i2").tobytes()
+    samples = np.arange(int(TURN_S * SAMPLE_RATE))
+    pcm = (np.sin(samples * 2 * np.pi * 220 / SAMPLE_RATE) * 6000).astype("<i2").tobytes()
     record = SpoolRecord(
         turn_id=turn_id,
         user_id=user,
@@ -181,21 +184,49 @@ def _enqueue_latency(settings: Settings, token: str, n: int) -> dict[str, float]
     }
 
 
-def _cpu_per_stage(settings: Settings, user: str, n: int) -> dict[str, float]:
-    """CPU time of each step's own thread, per capture (the first, warm-up, excluded).
+def _cpu_s() -> float:
+    """CPU seconds of this thread and of the upload threads (moto's, with --moto, left out)."""
+    return time.thread_time() + sum(
+        time.clock_gettime(time.pthread_getcpuclockid(ident)) for ident in put_threads()
+    )
 
-    Thread time leaves out what the servers spend (moto's runs in this process with --moto).
-    """
+
+def _fused(settings: Settings, turn_id: str) -> Iterator[str]:
+    """``pipeline.process`` stage by stage: each name is yielded once its stage has run."""
+    ready = pipeline.prepare(settings, *Spool(settings).get(turn_id))
+    yield "prepare"
+    pipeline.store(settings, turn_id, ready.metadata, ready.flac)
+    yield "store"
+    pipeline.record(settings, turn_id, ready)
+    yield "record"
+    pipeline.finish(settings, turn_id)
+    yield "finish"
+
+
+def _split(settings: Settings, turn_id: str) -> Iterator[str]:
+    """The split chain's steps, each name yielded once its step has run."""
+    for step, _ in CHAINS["split"]:
+        pipeline.STEPS[step](settings, turn_id)
+        yield step
+
+
+def _cpu_per_stage(settings: Settings, user: str, n: int) -> dict[str, float]:
+    """CPU time of each stage, per capture (the first, warm-up, excluded)."""
     spool = Spool(settings)
-    totals = dict.fromkeys(STEPS, 0.0)
+    stages = _fused if settings.capture_chain == "fused" else _split
+    totals: dict[str, float] = {}
     for index in range(n + 1):
         turn_id = f"cpu-{index:05d}"
         spool.put(*_turn(user, turn_id))
-        for name, step in STEPS.items():
-            started = time.thread_time()
-            step(settings, turn_id)
+        running = stages(settings, turn_id)
+        while True:
+            started = _cpu_s()
+            try:
+                name = next(running)
+            except StopIteration:
+                break
             if index:
-                totals[name] += time.thread_time() - started
+                totals[name] = totals.get(name, 0.0) + _cpu_s() - started
     per_capture = {name: round(total * 1000 / n, 2) for name, total in totals.items()}
     per_capture["total"] = round(sum(per_capture.values()), 2)
     return per_capture
@@ -206,8 +237,10 @@ def _captured(settings: Settings, prefix: str) -> int:
         return session.query(Capture).filter(Capture.session_id.startswith(prefix)).count()
 
 
-def _end_to_end(settings: Settings, user: str, n: int, timeout_s: float) -> dict[str, float]:
-    """N turns through the broker and one worker process, from the first publish to the last row."""
+def _end_to_end(
+    settings: Settings, user: str, n: int, workers: int, timeout_s: float
+) -> dict[str, Any]:
+    """N turns through the broker and the workers, from the first publish to the last row."""
     env = {
         **os.environ,
         "VOICE_DATA_DIR": str(settings.data_dir),
@@ -215,35 +248,51 @@ def _end_to_end(settings: Settings, user: str, n: int, timeout_s: float) -> dict
         "VOICE_DATABASE_URL": settings.resolved_database_url(),
         "VOICE_STORAGE": settings.storage,
         "VOICE_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
+        "VOICE_CAPTURE_CHAIN": settings.capture_chain,
     }
-    command = [*worker_command(1), "--pool=solo", "--without-mingle", "--without-gossip"]
-    worker = subprocess.Popen(  # noqa: S603 - our own command
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    solo = [*worker_command(1), "--pool=solo", "--without-mingle", "--without-gossip"]
+    fleet = [
+        subprocess.Popen(  # noqa: S603 - our own command
+            [*solo, "-n", f"bench{index}@%h"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for index in range(workers)
+    ]
     celery = make_app(settings)
     spool = Spool(settings)
     try:
-        spool.put(*_turn(user, "warmup"))  # the worker loads the redaction engine
-        enqueue_capture(celery, "warmup")
-        _wait(lambda: _captured(settings, "warmup") == 1, worker, timeout_s)
+        for index in range(workers):  # each worker loads the redaction engine
+            spool.put(*_turn(user, f"warmup-{index}"))
+            enqueue_capture(celery, f"warmup-{index}")
+        _wait(lambda: _captured(settings, "warmup") == workers, fleet, timeout_s)
         for index in range(n):
             spool.put(*_turn(user, f"e2e-{index:05d}"))
         started = time.perf_counter()
         for index in range(n):
             enqueue_capture(celery, f"e2e-{index:05d}")
-        _wait(lambda: _captured(settings, "e2e-") == n and not spool.pending(), worker, timeout_s)
+        _wait(lambda: _captured(settings, "e2e-") == n and not spool.pending(), fleet, timeout_s)
         elapsed = time.perf_counter() - started
     finally:
-        worker.terminate()
-        worker.wait(timeout=60)
-    return {"captures": n, "seconds": round(elapsed, 2), "captures_per_s": round(n / elapsed, 1)}
+        for worker in fleet:
+            worker.terminate()
+        for worker in fleet:
+            worker.wait(timeout=60)
+    return {
+        "captures": n,
+        "workers": workers,
+        "chain": settings.capture_chain,
+        "seconds": round(elapsed, 2),
+        "captures_per_s": round(n / elapsed, 1),
+    }
 
 
-def _wait(done: Any, worker: subprocess.Popen[bytes], timeout_s: float) -> None:
+def _wait(done: Any, fleet: list[subprocess.Popen[bytes]], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while not done():
-        if worker.poll() is not None:
-            raise VoiceServiceError("the worker exited during the benchmark", code="worker_exited")
+        if any(worker.poll() is not None for worker in fleet):
+            raise VoiceServiceError("a worker exited during the benchmark", code="worker_exited")
         if time.monotonic() > deadline:
             raise VoiceServiceError("the captures did not complete in time", code="timeout")
         time.sleep(0.2)
@@ -261,5 +310,6 @@ def _print(results: dict[str, Any], as_json: bool) -> None:
     print("CPU ms per capture: " + ", ".join(f"{k} {v}" for k, v in cpu.items()))
     print(
         f"end to end: {e2e['captures']} captures in {e2e['seconds']} s = "
-        f"{e2e['captures_per_s']} captures/s (one worker process)"
+        f"{e2e['captures_per_s']} captures/s ({e2e['workers']} worker processes, "
+        f"{e2e['chain']} chain)"
     )

@@ -83,7 +83,7 @@ def send(settings: Settings, what: Plan) -> None:
     from workers.config import enqueue_capture, make_app
 
     celery = make_app(settings)
-    if what.kind == "chain" and what.turn_id and what.start:
+    if what.kind == "chain" and what.turn_id:
         enqueue_capture(celery, what.turn_id, start=what.start)
     elif what.kind == "task" and what.task:
         celery.send_task(what.task, args=what.args)

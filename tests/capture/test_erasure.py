@@ -30,7 +30,7 @@ from capture.store import open_store
 from core.db import session_scope
 from core.settings import Settings
 from review.decisions import Decision, decide
-from tests.utils.capture import USER, run_chain, spool_turn
+from tests.utils.capture import SPLIT, USER, run_chain, spool_turn
 
 OTHER = user_id_for("user-2", "secret")
 DAY = date(2026, 11, 25)
@@ -110,7 +110,7 @@ def test_a_grant_applied_after_a_later_withdrawal_is_not_recorded(database: Sett
         ] == [False, True]
 
 
-@pytest.mark.parametrize("stopped_after", range(1, 6))
+@pytest.mark.parametrize("stopped_after", range(1, len(SPLIT)))
 def test_a_chain_in_flight_when_the_user_opts_out_leaves_nothing(
     database: Settings, stopped_after: int
 ) -> None:
@@ -128,7 +128,7 @@ def test_a_step_that_finds_the_opt_out_after_its_write_undoes_it(
     database: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spool_turn(database, "racing")
-    run_chain(database, "racing", last=2)
+    run_chain(database, "racing", last="upload")
     real_exists = Spool.exists
     calls = {"n": 0}
 
@@ -171,11 +171,11 @@ def test_feedback_after_upload_updates_the_row_the_metadata_and_the_queue(
     database: Settings,
 ) -> None:
     spool_turn(database, "rated", transcript="what is a photon")
-    run_chain(database, "rated", last=3)  # stored, not yet persisted
+    run_chain(database, "rated", last="persist")  # stored, not yet persisted
     at = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
     with pytest.raises(NotStoredYet):  # retried by the task until the chain has persisted
         apply_feedback(database, "rated", "thumbs_down", "e1", at)
-    run_chain(database, "rated", first=3)
+    run_chain(database, "rated", first="persist")
 
     apply_feedback(database, "rated", "thumbs_down", "e1", at)
     apply_feedback(database, "rated", "thumbs_down", "e1", at)  # redelivered

@@ -12,6 +12,7 @@ from capture import pipeline
 from capture.metadata import user_id_for
 from capture.spool import Spool, SpoolRecord
 from core.settings import Settings
+from workers.config import CHAINS
 
 USER = user_id_for("user-1", "secret")
 BROKER = os.environ.get("VOICE_TEST_BROKER", "redis://127.0.0.1:6379/14")
@@ -45,20 +46,20 @@ def spool_turn(settings: Settings, turn_id: str, pcm: bytes = TONE, **changes: o
     Spool(settings).put(spool_record(turn_id, **changes), pcm)
 
 
-STEPS = (
-    pipeline.encode_audio,
-    pipeline.redact,
-    pipeline.upload,
-    pipeline.persist,
-    pipeline.flag_review,
-    pipeline.finish,
-)
+SPLIT = [step for step, _ in CHAINS["split"]]  # the split chain's steps, in order
 
 
-def run_chain(settings: Settings, turn_id: str, first: int = 0, last: int = len(STEPS)) -> None:
-    """Steps ``first`` to ``last`` (exclusive) of the chain in this process, as a worker would."""
-    for step in STEPS[first:last]:
-        step(settings, turn_id)
+def run_chain(
+    settings: Settings, turn_id: str, first: int | str = 0, last: int | str = len(SPLIT)
+) -> None:
+    """Run the split chain's steps here, as workers would.
+
+    ``first`` and ``last`` (exclusive) are indexes into ``SPLIT`` or step names.
+    """
+    start = SPLIT.index(first) if isinstance(first, str) else first
+    stop = SPLIT.index(last) if isinstance(last, str) else last
+    for step in SPLIT[start:stop]:
+        pipeline.STEPS[step](settings, turn_id)
 
 
 def enqueue(env: dict[str, str], *turn_ids: str) -> None:

@@ -31,17 +31,10 @@ def test_bench_capture_prints_every_figure_and_leaves_nothing_behind(tmp_path: P
         results = json.loads(done.stdout.strip().splitlines()[-1])
         enqueue, cpu, e2e = results["enqueue"], results["cpu_ms_per_stage"], results["end_to_end"]
         assert 0 < enqueue["voice_path_p50_ms"] <= enqueue["voice_path_max_ms"]
-        assert set(cpu) == {
-            "encode",
-            "redact",
-            "upload",
-            "persist",
-            "flag_review",
-            "finish",
-            "total",
-        }
-        assert cpu["redact"] > 0 and cpu["total"] >= cpu["redact"]
+        assert set(cpu) == {"prepare", "store", "record", "finish", "total"}  # the fused chain
+        assert cpu["prepare"] > 0 and cpu["store"] > 0 and cpu["total"] >= cpu["prepare"]
         assert e2e["captures"] == 8 and e2e["captures_per_s"] > 0
+        assert (e2e["workers"], e2e["chain"]) == (1, "fused")
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         with engine.connect() as connection:  # the bench erased its own captures
             assert connection.execute(text("select count(*) from captures")).scalar() == 0

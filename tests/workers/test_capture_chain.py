@@ -7,6 +7,7 @@ import time
 from datetime import date
 
 import numpy as np
+import pytest
 
 from api.voice.audio import decode_audio, float_to_pcm16
 from capture.flac import decode_flac
@@ -46,8 +47,10 @@ def test_a_spooled_turn_is_stored_redacted_and_flagged(pipeline_env) -> None:
         assert reasons == ["thumbs_down"]
 
 
-def test_many_captures_none_lost_none_doubled(pipeline_env) -> None:
+@pytest.mark.parametrize("chain", ["fused", "split"])
+def test_many_captures_none_lost_none_doubled(pipeline_env, chain: str) -> None:
     settings, env = pipeline_env
+    env = {**env, "VOICE_CAPTURE_CHAIN": chain}  # the worker's and the enqueuing process's
     pcm = (np.sin(np.arange(8000) / 10) * 8000).astype("<i2").tobytes()
     ids = [f"bulk-{n:03d}" for n in range(40)]
     for turn_id in ids:

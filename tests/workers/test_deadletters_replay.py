@@ -46,7 +46,7 @@ def test_a_dead_letter_is_replayed_through_the_worker_once(
 ) -> None:
     settings, env = pipeline_env
     spool_turn(settings, "lost-audio", transcript="what is the speed of light")
-    run_chain(settings, "lost-audio", last=2)  # encoded and redacted here
+    run_chain(settings, "lost-audio", last="upload")  # redacted (and encoded) here
     LocalStore(settings, "staging").delete("lost-audio/audio.flac")
     with celery_worker(env, tmp_path / "worker.log"):
         send_task(env, "capture.upload", "lost-audio")
