@@ -49,6 +49,14 @@ class Settings(BaseSettings):
     # default: limits count the TCP peer's address.
     forwarded_allow_ips: list[IPvAnyNetwork] = Field(default_factory=list)
     data_dir: Path = Path("var")
+    # Logs (core/logs.py): readable lines or one JSON object a line, on stderr
+    log_format: Literal["plain", "json"] = "plain"
+    # None: INFO for serve and the workers, WARNING for one-shot commands (ask, redact, ...)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    # Metrics (docs/METRICS.md): GET /metrics on the API; each worker serves its own on a port
+    metrics_enabled: bool = True
+    worker_metrics_host: str = "127.0.0.1"  # 0.0.0.0 where Prometheus scrapes from outside
+    worker_metrics_port: int = Field(9808, ge=0, le=65535)  # 0: no metrics server
     max_utterance_s: float = Field(60.0, gt=0)
 
     # Speech-to-text
@@ -172,6 +180,11 @@ class Settings(BaseSettings):
     tts_device: Literal["cpu", "cuda"] = "cpu"
     xtts_checkpoint_dir: Path | None = None
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("review_batch_cron")
     @classmethod

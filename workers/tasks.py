@@ -20,6 +20,7 @@ from capture.store import ObjectNotFound, StoreError
 from core.db import session_scope
 from core.settings import Settings, get_settings
 from review.batches import build_batch
+from workers import monitoring
 from workers.config import MAX_COUNTDOWN_S, enqueue_capture, enqueue_consent, make_app
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ Step = Callable[[Settings, str], None]
 def _dead_letter(task: Task, arguments: dict[str, Any], error: BaseException) -> None:
     """Record a task that will not succeed; a chain stops here."""
     log.error("%s gave up on %s: %s", task.name, arguments, type(error).__name__)
+    monitoring.dead_letter(task.name)
     try:
         with session_scope(get_settings()) as session:
             task_id = task.request.id or str(arguments)

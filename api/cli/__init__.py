@@ -9,7 +9,6 @@ Errors print one line on stderr and exit non-zero; ``--debug`` shows the traceba
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -33,6 +32,7 @@ from api.cli import (
     token,
     worker,
 )
+from core import logs
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
@@ -52,6 +52,7 @@ COMMANDS: list[ModuleType] = [
     redact,
     qa_eval,
 ]
+LOG_DEFAULTS = {"serve": "INFO"}  # the level when VOICE_LOG_LEVEL is unset (else WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,13 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, and turn every failure into one line on stderr."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be fetched at run time
     try:
         settings = Settings()
+        # a server's INFO lines are its record; a one-shot command prints one line on error
+        logs.configure(settings, debug=args.debug, default=LOG_DEFAULTS.get(args.command, "WARNING"))
         return int(args.run(args, settings))
     except KeyboardInterrupt:
         return 130
