@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+from api.routes.errors import json_error
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 # 50 ms steps from 0.5 s to 4.5 s, around the first-audio SLOs (P50 < 1.5 s, P95 < 2.5 s,
@@ -60,6 +61,19 @@ CACHE = Counter("voice_cache_requests", "Cache look-ups", ["cache", "result"])
 MODEL_LOAD = Gauge("voice_model_load_seconds", "Time the models took to load at start-up")
 MODEL_INFO = Gauge("voice_model_info", "The model each stage runs (value 1)", ["stage", "model"])
 
+# Known label values exist from the start, at 0: rate() over a series that appears with its
+# first event would miss that event, and dashboards would show gaps instead of zeros.
+for _stage in ("end_of_turn", *STAGES.values()):
+    TURN_STAGE.labels(_stage, "none")
+TURNS.labels("none")
+for _reason in REFUSALS:
+    REFUSED.labels(_reason)
+for _value in ("thumbs_up", "thumbs_down", "none"):
+    FEEDBACK.labels(_value, "none")
+for _cache in ("response", "tts"):
+    for _result in ("hit", "miss"):
+        CACHE.labels(_cache, _result)
+
 router = APIRouter(tags=["metrics"])
 
 
@@ -67,7 +81,7 @@ router = APIRouter(tags=["metrics"])
 async def metrics(request: Request) -> Response:
     """The Prometheus text exposition of this process."""
     if not request.app.state.settings.metrics_enabled:
-        return Response(status_code=404)
+        return json_error(404, "not_found", "metrics are turned off (VOICE_METRICS_ENABLED)")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -114,3 +114,4 @@ def configure(settings: Settings, *, debug: bool = False, default: str = "INFO")
     root.setLevel(level)
     for name in QUIET:
         logging.getLogger(name).setLevel(max(level, logging.INFO))
+    logging.captureWarnings(True)  # warnings become log lines too (JSON where asked)
