@@ -14,8 +14,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from api.routes.errors import json_error
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+from api.routes.errors import json_error
 
 # 50 ms steps from 0.5 s to 4.5 s, around the first-audio SLOs (P50 < 1.5 s, P95 < 2.5 s,
 # P99 < 4 s): histogram_quantile interpolates within one bucket, so it is off by < 50 ms there.

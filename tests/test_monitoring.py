@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client import CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry
 from prometheus_client.core import Metric
 
-from api import metrics as api_metrics
+import api.metrics  # noqa: F401 - registers the API's metrics in the default registry
 from core.settings import Settings
 from workers.metrics import Backlog, WorkerMetrics
 
@@ -39,9 +39,7 @@ def promtool() -> str:
 
 
 def run_promtool(*args: str, cwd: Path = PROMETHEUS) -> str:
-    done = subprocess.run(
-        [promtool(), *args], capture_output=True, text=True, timeout=120, cwd=cwd
-    )
+    done = subprocess.run([promtool(), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
 
@@ -62,7 +60,7 @@ def exported_names(tmp_path: Path) -> set[str]:
     registry = CollectorRegistry()
     WorkerMetrics(registry)
     backlog = Backlog(Settings(data_dir=tmp_path, _env_file=None), celery=None)  # type: ignore[call-arg, arg-type]
-    families = [*api_metrics.REGISTRY.collect(), *registry.collect(), *backlog.describe()]
+    families = [*REGISTRY.collect(), *registry.collect(), *backlog.describe()]
     return set().union(*(sample_names(f) for f in families)) | BUILTIN
 
 
@@ -117,7 +115,9 @@ def test_every_dashboard_query_parses(tmp_path: Path) -> None:
         "groups": [
             {
                 "name": "dashboard",
-                "rules": [{"record": f"dashboard:query{i}", "expr": q} for i, q in enumerate(queries)],
+                "rules": [
+                    {"record": f"dashboard:query{i}", "expr": q} for i, q in enumerate(queries)
+                ],
             }
         ]
     }

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +41,8 @@ from tests.utils.ws import VoiceClient
 CLIPS = ("complete_no_pause-00.flac", "complete_no_pause-03.flac", "complete_no_pause-07.flac")
 USER = "carol-token-5d1e"
 FIRST_AUDIO_P95 = (
-    'histogram_quantile(0.95, sum by (le) (rate(voice_turn_stage_seconds_bucket{stage="first_audio"}[5m])))'
+    "histogram_quantile(0.95, sum by (le) "
+    '(rate(voice_turn_stage_seconds_bucket{stage="first_audio"}[5m])))'
 )
 
 
@@ -69,7 +69,9 @@ class Traffic:
     user_ids: set[str] = field(default_factory=set)
 
 
-def start(command: list[str], env: dict[str, str], folder: Path, name: str) -> subprocess.Popen[bytes]:
+def start(
+    command: list[str], env: dict[str, str], folder: Path, name: str
+) -> subprocess.Popen[bytes]:
     """``command`` with stdout and stderr (the log lines) in files of their own."""
     with open(folder / f"{name}.out", "wb") as out, open(folder / f"{name}.log", "wb") as err:
         return subprocess.Popen(command, env=env, stdout=out, stderr=err)
@@ -109,12 +111,16 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 {
                     "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
                     "scrape_configs": [
-                        {"job_name": "voice-api", "static_configs": [
-                            {"targets": [f"127.0.0.1:{api_port}"]}]},
-                        {"job_name": "voice-worker", "static_configs": [
-                            {"targets": [f"127.0.0.1:{worker_port}"]}]},
+                        {
+                            "job_name": "voice-api",
+                            "static_configs": [{"targets": [f"127.0.0.1:{api_port}"]}],
+                        },
+                        {
+                            "job_name": "voice-worker",
+                            "static_configs": [{"targets": [f"127.0.0.1:{worker_port}"]}],
+                        },
                     ],
-                }  # fmt: skip
+                }
             )
         )
         logs = {name: folder / f"{name}.log" for name in ("serve", "worker", "prometheus")}
@@ -142,7 +148,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "prometheus",
             )
             result.prometheus = f"http://127.0.0.1:{prometheus_port}"
-            ready(f"{result.prometheus}/-/ready", result.processes["prometheus"], logs["prometheus"], 60)
+            ready(
+                f"{result.prometheus}/-/ready",
+                result.processes["prometheus"],
+                logs["prometheus"],
+                60,
+            )
             # both targets scraped once before any turn: rate() sees every turn as an increase
             wait_until(lambda: query(result, 'sum(up{job=~"voice-.*"})') == [2.0], 30, "scrapes")
             yield result

@@ -72,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
         # a server's INFO lines are its record; a one-shot command prints one line on error
-        logs.configure(settings, debug=args.debug, default=LOG_DEFAULTS.get(args.command, "WARNING"))
+        logs.configure(
+            settings, debug=args.debug, default=LOG_DEFAULTS.get(args.command, "WARNING")
+        )
         return int(args.run(args, settings))
     except KeyboardInterrupt:
         return 130

@@ -36,7 +36,9 @@ def scrape(base: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     return samples
 
 
-def total(samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str) -> float:
+def total(
+    samples: dict[str, list[tuple[dict[str, str], float]]], name: str, **labels: str
+) -> float:
     """The sum of ``name``'s samples whose labels include ``labels``."""
     return sum(
         value
@@ -63,12 +65,15 @@ async def test_a_turn_moves_the_stage_histograms_turns_and_feedback(
     before = scrape(base)
     async with VoiceClient(base.replace("http", "ws") + "/v1/voice") as client:
         await client.start()
-        assert total(scrape(base), "voice_active_sessions") == total(
-            before, "voice_active_sessions"
-        ) + 1
+        assert (
+            total(scrape(base), "voice_active_sessions")
+            == total(before, "voice_active_sessions") + 1
+        )
         await client.stream(question, speed=2)
         end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=60)
-        await client.send_json({"type": "feedback", "turn_id": end["turn_id"], "value": "thumbs_up"})
+        await client.send_json(
+            {"type": "feedback", "turn_id": end["turn_id"], "value": "thumbs_up"}
+        )
         await client.send_json({"type": "bogus"})  # an error frame, counted by its code
         await client.wait_for(lambda e: e["type"] == "error")
     after = scrape(base)
@@ -97,12 +102,14 @@ async def test_a_turn_moves_the_stage_histograms_turns_and_feedback(
     assert bucket(after, upper) == bucket(before, upper) + 1
     if below is not None:
         assert bucket(after, below) == bucket(before, below)
-    assert total(after, "voice_feedback_total", value="thumbs_up") == total(
-        before, "voice_feedback_total", value="thumbs_up"
-    ) + 1
-    assert total(after, "voice_ws_errors_total", code="unknown_type") == total(
-        before, "voice_ws_errors_total", code="unknown_type"
-    ) + 1
+    assert (
+        total(after, "voice_feedback_total", value="thumbs_up")
+        == total(before, "voice_feedback_total", value="thumbs_up") + 1
+    )
+    assert (
+        total(after, "voice_ws_errors_total", code="unknown_type")
+        == total(before, "voice_ws_errors_total", code="unknown_type") + 1
+    )
 
 
 async def test_barge_ins_and_refusals_are_counted(base: str, question: np.ndarray) -> None:
@@ -120,12 +127,14 @@ async def test_barge_ins_and_refusals_are_counted(base: str, question: np.ndarra
     after = scrape(base)
     assert total(after, "voice_barge_ins_total") == total(before, "voice_barge_ins_total") + 1
     assert total(after, "voice_turn_merges_total") == total(before, "voice_turn_merges_total")
-    assert total(after, "voice_sessions_refused_total", reason="busy") == total(
-        before, "voice_sessions_refused_total", reason="busy"
-    ) + 1
-    assert total(after, "voice_ws_errors_total", code="busy") == total(
-        before, "voice_ws_errors_total", code="busy"
-    ) + 1
+    assert (
+        total(after, "voice_sessions_refused_total", reason="busy")
+        == total(before, "voice_sessions_refused_total", reason="busy") + 1
+    )
+    assert (
+        total(after, "voice_ws_errors_total", code="busy")
+        == total(before, "voice_ws_errors_total", code="busy") + 1
+    )
 
 
 def test_names_labels_and_model_info(base: str) -> None:

@@ -70,8 +70,9 @@ async def test_json_lines_carry_the_ids_bound_in_tasks_and_threads(
         assert by_message[message]["session_id"] == "s-1"
         assert by_message[message]["turn_id"] == "t-1"
     assert by_message["in a thread of the turn, 7"]["level"] == "DEBUG"
-    assert by_message["failed"]["level"] == "ERROR" and "ValueError: boom" in (
-        by_message["failed"]["exception"]
+    assert (
+        by_message["failed"]["level"] == "ERROR"
+        and "ValueError: boom" in (by_message["failed"]["exception"])
     )
     assert by_message["before the session"]["logger"] == "voice.test"
     assert by_message["before the session"]["ts"].endswith("+00:00")
@@ -103,9 +104,11 @@ def test_the_level_setting_and_the_default(
     logs.configure(settings(tmp_path, log_level="ERROR"), debug=True)  # --debug wins
     log.debug("debugging")
     assert len(lines(capsys)) == 1
-    assert len(logging.getLogger().handlers) == len(
-        [h for h in logging.getLogger().handlers if not getattr(h, "_voice_service", False)]
-    ) + 1  # configuring again replaced its handler
+    assert (
+        len(logging.getLogger().handlers)
+        == len([h for h in logging.getLogger().handlers if not getattr(h, "_voice_service", False)])
+        + 1
+    )  # configuring again replaced its handler
 
 
 def test_chatty_libraries_stay_at_info_when_the_service_logs_debug(
