@@ -8,6 +8,7 @@ of ``prometheus-client`` holds them all; scale out with replicas, not uvicorn wo
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -41,6 +42,7 @@ REFUSALS = (
     "draining",
 )  # fmt: skip
 _CODE = re.compile(r"[a-z][a-z_]{0,39}")
+log = logging.getLogger(__name__)
 
 TURN_STAGE = Histogram(
     "voice_turn_stage_seconds",
@@ -91,6 +93,11 @@ def turn_measured(
 ) -> None:
     """A turn's completed latency record (milliseconds, as in ``turn_end``)."""
     TURNS.labels(variant).inc()
+    log.info(  # the turn's record in the log (its ids come with the line), never its words
+        "turn delivered: first audio %s ms, total %s ms",
+        latency.get("first_audio_ms"),
+        latency.get("total_ms"),
+    )
     if end_of_turn_s is not None and end_of_turn_s >= 0:
         TURN_STAGE.labels("end_of_turn", variant).observe(end_of_turn_s)
     for field, stage in STAGES.items():

@@ -136,6 +136,7 @@ class CaptureSink:
 
     def _spool_and_enqueue(self, entry: SpoolRecord, pcm: bytes) -> None:
         self.spool.put(entry, pcm)
+        log.info("turn spooled for capture")  # its turn id comes with the line
         try:
             enqueue_capture(self.celery, entry.turn_id)
         except Exception:  # broker down: the spool keeps it for the sweep
