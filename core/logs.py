@@ -32,7 +32,7 @@ IDS = {"session_id": session_id, "turn_id": turn_id, "task": task_name}
 QUIET = ("httpx", "httpcore", "urllib3", "botocore", "boto3", "s3transfer", "kombu", "amqp",
          "presidio-analyzer", "presidio-anonymizer", "faster_whisper", "numba", "matplotlib",
          "PIL", "asyncio", "multipart", "websockets", "celery.utils.functional")  # fmt: skip
-_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "ids", *IDS}
 
 
 @contextlib.contextmanager

@@ -70,7 +70,8 @@ def names_in(expr: str) -> set[str]:
     expr = re.sub(r"\{[^}]*\}", "", expr)  # label matchers
     expr = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", "", expr)
     expr = re.sub(r"\[[^\]]*\]", "", expr)  # ranges
-    tokens = re.findall(r"[A-Za-z_:][A-Za-z0-9_:]*(?!\s*\()", expr)
+    word = r"(?<![\w:.])[A-Za-z_:][\w:]*(?![\w:])"  # whole words, not numbers like 2.5e3
+    tokens = re.findall(word + r"(?!\s*\()", expr)  # not functions
     return {t for t in tokens if t.lower() not in KEYWORDS and not re.fullmatch(r"\d.*", t)}
 
 
