@@ -15,7 +15,8 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.exposition import choose_encoder
 
 from api.routes.errors import json_error
 
@@ -85,7 +86,9 @@ async def metrics(request: Request) -> Response:
     """The Prometheus text exposition of this process."""
     if not request.app.state.settings.metrics_enabled:
         return json_error(404, "not_found", "metrics are turned off (VOICE_METRICS_ENABLED)")
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # the text format, or OpenMetrics for a scraper that asks for it (Prometheus does)
+    encode, content_type = choose_encoder(request.headers.get("accept", ""))
+    return Response(encode(REGISTRY), headers={"Content-Type": content_type})
 
 
 def turn_measured(
