@@ -27,11 +27,10 @@ session_id: ContextVar[str | None] = ContextVar("session_id", default=None)
 turn_id: ContextVar[str | None] = ContextVar("turn_id", default=None)
 task_name: ContextVar[str | None] = ContextVar("task_name", default=None)
 IDS = {"session_id": session_id, "turn_id": turn_id, "task": task_name}
-# Libraries that log what they are given at DEBUG (request bodies, messages, model inputs):
-# they stay at INFO or above whatever the service's level, so DEBUG never leaks a transcript.
-QUIET = ("httpx", "httpcore", "urllib3", "botocore", "boto3", "s3transfer", "kombu", "amqp",
-         "presidio-analyzer", "presidio-anonymizer", "faster_whisper", "numba", "matplotlib",
-         "PIL", "asyncio", "multipart", "websockets", "celery.utils.functional")  # fmt: skip
+# DEBUG is for the service's own modules. Libraries log what they are given at DEBUG (Piper
+# the text it speaks, uvicorn each WebSocket frame, HTTP clients their bodies): they stay at
+# INFO or above, so no level ever puts a transcript or an answer in the logs.
+OURS = ("api", "core", "workers", "capture", "redaction", "review", "migrations")
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "ids", *IDS}
 
 
@@ -111,7 +110,7 @@ def configure(settings: Settings, *, debug: bool = False, default: str = "INFO")
         root.removeHandler(old)
     handler._voice_service = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    root.setLevel(level)
-    for name in QUIET:
-        logging.getLogger(name).setLevel(max(level, logging.INFO))
+    root.setLevel(max(level, logging.INFO))
+    for name in OURS:
+        logging.getLogger(name).setLevel(level)
     logging.captureWarnings(True)  # warnings become log lines too (JSON where asked)

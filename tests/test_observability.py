@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ from tests.utils.databases import fresh_database
 from tests.utils.processes import free_port, stop, wait_for_http
 from tests.utils.ws import VoiceClient
 
-CLIPS = ("complete_no_pause-00.flac", "complete_no_pause-03.flac", "complete_no_pause-07.flac")
+CLIPS = ("complete_no_pause-00.flac", "complete_no_pause-07.flac", "complete_no_pause-08.flac")
 USER = "carol-token-5d1e"
 FIRST_AUDIO_P95 = (
     "histogram_quantile(0.95, sum by (le) "
@@ -181,7 +182,7 @@ async def traffic(stack: Stack) -> AsyncIterator[Traffic]:
         async with VoiceClient(ws) as client:
             ready_event = await client.start(consent=True, user=USER, region="us")
             await client.stream(audio, speed=2)
-            end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=90)
+            end = await client.wait_for(lambda e: e["type"] == "turn_end", timeout=180)
             if not seen.turns:
                 feedback = {"type": "feedback", "turn_id": end["turn_id"], "value": "thumbs_up"}
                 await client.send_json(feedback)
@@ -214,6 +215,11 @@ def read_lines(path: Path) -> list[dict[str, Any]]:
     return lines
 
 
+def words(text: str) -> str:
+    """Lower-case words separated by single spaces (JSON escapes and punctuation dropped)."""
+    return " ".join(re.findall(r"[a-z0-9]+", text.lower().replace("\\n", " ")))
+
+
 def test_prometheus_answers_first_audio_p95_and_sees_the_worker(
     stack: Stack, traffic: Traffic
 ) -> None:
@@ -225,7 +231,8 @@ def test_prometheus_answers_first_audio_p95_and_sees_the_worker(
     (value,) = p95()
     # the quantile interpolates within the 50 ms buckets that hold the turns' first audio
     lowest = max((b for b in SLO_BUCKETS if b < min(traffic.first_audio_s)), default=0.0)
-    highest = min(b for b in SLO_BUCKETS if b >= max(traffic.first_audio_s))
+    # (over the last bucket, in +Inf, it is that bucket's bound: a very loaded machine)
+    highest = min((b for b in SLO_BUCKETS if b >= max(traffic.first_audio_s)), default=60.0)
     assert lowest <= value <= highest, (value, traffic.first_audio_s)
     turns = 'sum(voice_turns_total{job="voice-api"})'
     wait_until(lambda: query(stack, turns) == [3.0], 30, "the turn count")
@@ -257,9 +264,13 @@ def test_logs_are_json_lines_with_ids_and_without_what_was_said(
         # the capture's tasks carry the same turn id in the worker's log
         tasks = {line.get("task") for line in worker if line.get("turn_id") == turn}
         assert {"capture.encode", "capture.finish"} <= tasks, tasks
-    text = (stack.logs["serve"].read_text() + stack.logs["worker"].read_text()).lower()
-    for said in (*traffic.transcripts, *traffic.responses):
-        assert said.strip().lower() not in text, f"logged: {said!r}"
+    text = stack.logs["serve"].read_text() + stack.logs["worker"].read_text()
+    logged = f" {words(text)} "
+    for said in (*traffic.transcripts, *traffic.responses):  # not even three words in a row
+        spoken = words(said).split()
+        for i in range(len(spoken) - 2):
+            assert f" {' '.join(spoken[i : i + 3])} " not in logged, f"logged: {said!r}"
+    text = text.lower()
     for user in (USER, *traffic.user_ids):
         assert user.lower() not in text, "a user id was logged"
     assert len(traffic.user_ids) == 1 and len(next(iter(traffic.user_ids))) == 64

@@ -1,6 +1,7 @@
 """The worker's logs and metrics, wired to Celery's signals (imported by ``workers.tasks``).
 
-- ``setup_logging``: Celery leaves logging to ``core.logs`` (VOICE_LOG_FORMAT, VOICE_LOG_LEVEL).
+- ``celeryd_init``, ``setup_logging``: Celery leaves logging to ``core.logs`` (VOICE_LOG_FORMAT,
+  VOICE_LOG_LEVEL).
 - ``task_prerun``/``task_postrun``: each task's log lines carry its name and, for the capture
   chain and feedback, the turn id (the same id the session logged); outcome and run time.
 - ``task_retry``: retries. Dead letters are counted where ``workers.tasks`` records them.
@@ -34,7 +35,8 @@ metrics: WorkerMetrics | None = None  # set in a worker (not in beat or a produc
 _running: dict[str, tuple[float, list[tuple[Any, Token[Any]]]]] = {}  # task id: start, ids
 
 
-@signals.setup_logging.connect
+@signals.celeryd_init.connect  # first thing in a worker: its start-up warnings are log lines too
+@signals.setup_logging.connect  # instead of Celery's own set-up (beat, pool processes)
 def _setup_logging(**_: Any) -> None:
     logs.configure(get_settings())
 

@@ -116,9 +116,13 @@ def test_chatty_libraries_stay_at_info_when_the_service_logs_debug(
 ) -> None:
     logs.configure(settings(tmp_path, log_level="DEBUG"))
     logging.getLogger("httpx").debug("request body: what the user said")
-    logging.getLogger("kombu").debug("message body")
+    logging.getLogger("piper.voice").debug("text=what the answer says")
+    logging.getLogger("uvicorn.error").debug('> TEXT \'{"type":"transcript"}\'')
+    logging.getLogger("uvicorn.error").info("started")
     logging.getLogger("api.voice.session").debug("ours")
-    assert [line.rsplit(": ", 1)[1] for line in lines(capsys)] == ["ours"]
+    logging.getLogger("workers.tasks").debug("ours too")
+    said = [line.rsplit(": ", 1)[1] for line in lines(capsys)]
+    assert said == ["started", "ours", "ours too"]
 
 
 def test_a_wrong_level_or_format_is_refused(tmp_path: Path) -> None:
