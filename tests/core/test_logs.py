@@ -13,7 +13,7 @@ import pytest
 from core import logs
 from core.settings import Settings
 
-log = logging.getLogger("voice.test")
+log = logging.getLogger("api.voice.test")
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +74,7 @@ async def test_json_lines_carry_the_ids_bound_in_tasks_and_threads(
         by_message["failed"]["level"] == "ERROR"
         and "ValueError: boom" in (by_message["failed"]["exception"])
     )
-    assert by_message["before the session"]["logger"] == "voice.test"
+    assert by_message["before the session"]["logger"] == "api.voice.test"
     assert by_message["before the session"]["ts"].endswith("+00:00")
 
 
@@ -86,8 +86,8 @@ def test_plain_lines_are_readable_and_show_ids_only_where_bound(
     with logs.bound(session_id="s-2", turn_id="t-2"):
         log.info("inside")
     first, second = lines(capsys)
-    assert first.endswith(" INFO voice.test: hello")
-    assert second.endswith(" INFO voice.test [session_id=s-2 turn_id=t-2]: inside")
+    assert first.endswith(" INFO api.voice.test: hello")
+    assert second.endswith(" INFO api.voice.test [session_id=s-2 turn_id=t-2]: inside")
     assert not first.startswith("{")
 
 
