@@ -31,6 +31,7 @@ IDS = {"session_id": session_id, "turn_id": turn_id, "task": task_name}
 # the text it speaks, uvicorn each WebSocket frame, HTTP clients their bodies): they stay at
 # INFO or above, so no level ever puts a transcript or an answer in the logs.
 OURS = ("api", "core", "workers", "capture", "redaction", "review", "migrations")
+ROUTINE = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: no access line when they pass
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "ids", *IDS}
 
 
@@ -54,6 +55,18 @@ class ContextIds(logging.Filter):
             if getattr(record, name, None) is None:
                 setattr(record, name, var.get())
         return True
+
+
+class QuietProbes(logging.Filter):
+    """Drops uvicorn's access lines of successful probes and scrapes (one every few seconds)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for a 2xx access line of a ``ROUTINE`` path."""
+        args = record.args
+        if record.name != "uvicorn.access" or not isinstance(args, tuple) or len(args) < 5:
+            return True
+        path, status = str(args[2]).split("?")[0], args[4]
+        return not (path in ROUTINE and isinstance(status, int) and 200 <= status < 300)
 
 
 class JsonLines(logging.Formatter):
@@ -105,6 +118,7 @@ def configure(settings: Settings, *, debug: bool = False, default: str = "INFO")
     handler.setLevel(level)  # also for loggers that set a lower level of their own
     handler.setFormatter(JsonLines() if settings.log_format == "json" else PlainLines())
     handler.addFilter(ContextIds())
+    handler.addFilter(QuietProbes())
     root = logging.getLogger()
     for old in [h for h in root.handlers if getattr(h, "_voice_service", False)]:
         root.removeHandler(old)

@@ -130,3 +130,18 @@ def test_a_wrong_level_or_format_is_refused(tmp_path: Path) -> None:
         settings(tmp_path, log_level="LOUD")
     with pytest.raises(ValueError, match="log_format"):
         settings(tmp_path, log_format="xml")
+
+
+def test_passing_probes_and_scrapes_leave_no_access_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logs.configure(settings(tmp_path))
+    access = logging.getLogger("uvicorn.access")
+    line = '%s - "%s %s HTTP/%s" %d'  # uvicorn's access line
+    access.info(line, "10.0.0.1:5000", "GET", "/metrics", "1.1", 200)
+    access.info(line, "10.0.0.1:5000", "GET", "/readyz", "1.1", 200)
+    access.info(line, "10.0.0.1:5000", "GET", "/readyz", "1.1", 503)  # not ready: kept
+    access.info(line, "10.0.0.1:5000", "GET", "/v1/me/data", "1.1", 200)
+    kept = lines(capsys)
+    assert len(kept) == 2
+    assert '"GET /readyz HTTP/1.1" 503' in kept[0] and "/v1/me/data" in kept[1]
