@@ -7,10 +7,12 @@ and after what it does and checks the difference.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import numpy as np
 import pytest
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from api import metrics
@@ -188,3 +190,27 @@ def test_metrics_can_be_turned_off(settings: Settings, models: Models) -> None:
     with serve_app(app) as url:
         response = httpx.get(f"{url}/metrics", timeout=10)
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+
+
+def test_server_events_are_counted_as_dicts_or_typed_models() -> None:
+    """What the route sends: dicts today; typed event models (attributes) work the same."""
+
+    @dataclass
+    class Interrupted:
+        type: str
+        turn_id: str
+        resumed: bool = False
+
+    def value(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    merges, barge_ins = value("voice_turn_merges_total"), value("voice_barge_ins_total")
+    odd = value("voice_ws_errors_total", code="other")
+    metrics.sent({"type": "interrupted", "turn_id": "a", "resumed": True})
+    metrics.sent(Interrupted("interrupted", "b", resumed=True))
+    metrics.sent(Interrupted("interrupted", "c"))
+    metrics.sent({"type": "error", "code": "Not A Code!", "message": "x"})  # bounded: "other"
+    metrics.sent({"type": "transcript", "turn_id": "d", "text": "hello"})
+    assert value("voice_turn_merges_total") == merges + 2
+    assert value("voice_barge_ins_total") == barge_ins + 1
+    assert value("voice_ws_errors_total", code="other") == odd + 1
