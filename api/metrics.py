@@ -83,9 +83,15 @@ router = APIRouter(tags=["metrics"])
 
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
-    """The Prometheus text exposition of this process."""
+    """The Prometheus exposition of this process, for a scraper that reaches it directly.
+
+    A request relayed by a proxy (it carries X-Forwarded-For, as the TLS proxy in front of
+    users adds) came from outside: operational figures are not for the public.
+    """
     if not request.app.state.settings.metrics_enabled:
         return json_error(404, "not_found", "metrics are turned off (VOICE_METRICS_ENABLED)")
+    if "x-forwarded-for" in request.headers:
+        return json_error(404, "not_found", "metrics are served to direct scrapers only")
     # the text format, or OpenMetrics for a scraper that asks for it (Prometheus does)
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encode(REGISTRY), headers={"Content-Type": content_type})

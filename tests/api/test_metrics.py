@@ -192,6 +192,11 @@ def test_metrics_can_be_turned_off(settings: Settings, models: Models) -> None:
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
 
 
+def test_metrics_are_not_served_through_the_public_proxy(base: str) -> None:
+    relayed = httpx.get(f"{base}/metrics", headers={"X-Forwarded-For": "203.0.113.7"})
+    assert relayed.status_code == 404 and "voice_turns_total" not in relayed.text
+
+
 def test_server_events_are_counted_as_dicts_or_typed_models() -> None:
     """What the route sends: dicts today; typed event models (attributes) work the same."""
 
