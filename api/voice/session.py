@@ -418,6 +418,7 @@ class VoiceSession:
             latency=latency,
             pcm=turn.pcm,
             feedback=self.feedback.get(turn.id),
+            voice=self.voice,
         )
         self.captured.add(turn.id)
         self.turn_index += 1
