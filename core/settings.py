@@ -51,14 +51,13 @@ class Settings(BaseSettings):
     # default: limits count the TCP peer's address.
     forwarded_allow_ips: list[IPvAnyNetwork] = Field(default_factory=list)
     data_dir: Path = Path("var")  # spool, keys, embedded database and broker (0700)
-    # Logs (core/logs.py): readable lines or one JSON object a line, on stderr
+    # log lines on stderr (core/logs.py): readable, or one JSON object a line with the ids
     log_format: Literal["plain", "json"] = "plain"
-    # None: INFO for serve and the workers, WARNING for one-shot commands (ask, redact, ...)
+    # unset: INFO for serve and the workers, WARNING for one-shot commands (ask, redact, ...)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
-    # Metrics (docs/METRICS.md): GET /metrics on the API; each worker serves its own on a port
-    metrics_enabled: bool = True  # GET /metrics of the API (direct scrapers only)
-    worker_metrics_host: str = "127.0.0.1"  # 0.0.0.0 where Prometheus scrapes from outside
-    worker_metrics_port: int = Field(9808, ge=0, le=65535)  # 0: no metrics server
+    metrics_enabled: bool = True  # GET /metrics of the API, for direct scrapers (docs/METRICS.md)
+    worker_metrics_host: str = "127.0.0.1"  # a worker's metrics address; 0.0.0.0: remote scrapers
+    worker_metrics_port: int = Field(9808, ge=0, le=65535)  # a worker's metrics port; 0: none
     max_utterance_s: float = Field(60.0, gt=0)  # longest utterance (or input file) in seconds
 
     # Speech-to-text
