@@ -11,7 +11,7 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_WHEEL_STAMP := $(WHEELS)/.built-$(LLAMA_CPP_VERSION)
 
-.PHONY: install install-dev run test lint typecheck pytest services browser compose bench clean
+.PHONY: install install-dev run test lint typecheck pytest services browser compose prometheus bench clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -51,6 +51,9 @@ browser:
 compose:
 	bash scripts/ensure-compose.sh
 
+prometheus:
+	bash scripts/ensure-prometheus.sh
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -61,7 +64,7 @@ typecheck: install-dev
 pytest: install-dev
 	$(BIN)/pytest
 
-test: install-dev services browser compose lint typecheck pytest
+test: install-dev services browser compose prometheus lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/voice-service bench-chain tests/data/speech/jfk.flac --runs 5

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
+from api import metrics
 from api.routes import admin, evaluation, health, me, voice
 from api.routes.errors import json_error
 from api.routes.voice import SessionManager
@@ -43,8 +45,10 @@ class ModelState:
 
 async def _load(settings: Settings, state: ModelState) -> None:
     try:
+        started = time.perf_counter()
         models = await asyncio.to_thread(Models.load, settings)
         state.capture.models = models.describe()
+        metrics.models_loaded(time.perf_counter() - started, state.capture.models)
         state.models = models
     except BackendUnavailable as exc:  # a setting or a missing package: one line says which
         log.error("loading the models failed: %s", exc)
@@ -81,6 +85,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     state = ModelState(capture=CaptureSink(settings), models=models)
     if models is not None:
         state.capture.models = models.describe()
+        metrics.models_loaded(None, state.capture.models)  # loaded elsewhere: no load time
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +113,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(voice.router)
     app.include_router(me.router)
     app.include_router(admin.router)
+    app.include_router(metrics.router)
     app.include_router(evaluation.router)
     app.add_exception_handler(admin.AdminError, _admin_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)

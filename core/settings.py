@@ -51,6 +51,13 @@ class Settings(BaseSettings):
     # default: limits count the TCP peer's address.
     forwarded_allow_ips: list[IPvAnyNetwork] = Field(default_factory=list)
     data_dir: Path = Path("var")  # spool, keys, embedded database and broker (0700)
+    # log lines on stderr (core/logs.py): readable, or one JSON object a line with the ids
+    log_format: Literal["plain", "json"] = "plain"
+    # unset: INFO for serve and the workers, WARNING for one-shot commands (ask, redact, ...)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+    metrics_enabled: bool = True  # GET /metrics of the API, for direct scrapers (docs/METRICS.md)
+    worker_metrics_host: str = "127.0.0.1"  # a worker's metrics address; 0.0.0.0: remote scrapers
+    worker_metrics_port: int = Field(9808, ge=0, le=65535)  # a worker's metrics port; 0: none
     max_utterance_s: float = Field(60.0, gt=0)  # longest utterance (or input file) in seconds
 
     # Speech-to-text
@@ -222,6 +229,11 @@ class Settings(BaseSettings):
     slo_p50_ms: float = Field(1500.0, gt=0)  # end-to-end latency objective: the median
     slo_p95_ms: float = Field(2500.0, gt=0)  # ... at the 95th percentile
     slo_p99_ms: float = Field(4000.0, gt=0)  # ... at the 99th percentile
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
 
     @field_validator("review_batch_cron", "eval_report_cron")
     @classmethod

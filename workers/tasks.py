@@ -19,6 +19,7 @@ from capture.store import ObjectNotFound, StoreError
 from core.settings import Settings, get_settings
 from learning.evaluation.weekly import weekly_report
 from review.batches import build_batch
+from workers import monitoring
 from workers.config import (
     MAX_COUNTDOWN_S,
     enqueue_capture,
@@ -37,6 +38,7 @@ Step = Callable[[Settings, str], None]
 def _dead_letter(task: Task, arguments: dict[str, Any], error: BaseException) -> None:
     """Record a task that will not succeed; a chain stops here."""
     log.error("%s gave up on %s: %s", task.name, arguments, type(error).__name__)
+    monitoring.dead_letter(task.name)
     try:
         task_id = task.request.id or str(arguments)
         deadletters.record(

@@ -9,7 +9,6 @@ Errors print one line on stderr and exit non-zero; ``--debug`` shows the traceba
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from api.cli import (
     worker,
 )
 from api.cli.database import ensure_database
+from core import logs
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
@@ -65,6 +65,7 @@ COMMANDS: list[ModuleType] = [
     drain,
     evaluate,
 ]
+LOG_DEFAULTS = {"serve": "INFO"}  # the level when VOICE_LOG_LEVEL is unset (else WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,13 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run, and turn every failure into one line on stderr."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be fetched at run time
     try:
         settings = Settings()
+        # a server's INFO lines are its record; a one-shot command prints one line on error
+        logs.configure(
+            settings, debug=args.debug, default=LOG_DEFAULTS.get(args.command, "WARNING")
+        )
         if getattr(args, "needs_database", False):
             ensure_database(settings)
         return int(args.run(args, settings))

@@ -65,7 +65,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             create_app(settings),
             host=args.host or settings.host,
             port=args.port or settings.port,
-            log_level="info",
+            # uvicorn's lines go through core.logs: its format, ids and level (VOICE_LOG_LEVEL)
+            log_config=None,
+            log_level=None,
             # X-Forwarded-For is believed only from VOICE_FORWARDED_ALLOW_IPS, by the app
             # (api/routes/limits.py); uvicorn's default would believe any loopback peer.
             proxy_headers=False,

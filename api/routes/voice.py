@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from api import metrics
 from api.routes.limits import client_of
 from api.shared_state import Connections, LocalConnections
 from api.voice.chain import VoiceChain
@@ -32,6 +33,7 @@ from api.voice.protocol import (
     CLOSE_TRY_AGAIN,
     CLOSE_UNSUPPORTED,
     EndOfSpeech,
+    Feedback,
     ProtocolError,
     Start,
     Stop,
@@ -40,6 +42,7 @@ from api.voice.protocol import (
 )
 from api.voice.session import VoiceSession
 from api.voice.turn_detector import TurnTiming
+from core import logs
 from core.settings import VOICES, Settings
 from core.tokens import TokenError, verify_token
 
@@ -74,12 +77,15 @@ class SessionManager:
         if len(self.admitted) >= self.limit:
             return False
         self.admitted.add(websocket)
+        metrics.ACTIVE.inc()
         return True
 
     def release(self, websocket: WebSocket) -> None:
         """Forget a finished connection."""
         self.sockets.pop(websocket, None)
-        self.admitted.discard(websocket)
+        if websocket in self.admitted:
+            self.admitted.discard(websocket)
+            metrics.ACTIVE.dec()
         held = self.clients.pop(websocket, None)
         if held is not None:
             self.connections.release(*held)
@@ -117,7 +123,11 @@ def _origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
     return not settings.allowed_origins or origin is None or origin in settings.allowed_origins
 
 
-async def _refuse(websocket: WebSocket, code: str, message: str, close_code: int) -> None:
+async def _refuse(
+    websocket: WebSocket, code: str, message: str, close_code: int, reason: str | None = None
+) -> None:
+    metrics.refused(reason or code)
+    metrics.ERRORS.labels(code).inc()
     await websocket.send_json({"type": "error", "code": code, "message": message})
     await websocket.close(close_code)
 
@@ -130,7 +140,7 @@ async def voice(websocket: WebSocket) -> None:
     manager: SessionManager = app.state.sessions
     await websocket.accept()
     if not _origin_allowed(websocket, settings):
-        await _refuse(websocket, "unauthorized", "origin not allowed", CLOSE_POLICY)
+        await _refuse(websocket, "unauthorized", "origin not allowed", CLOSE_POLICY, "origin")
         return
     models = app.state.model_state.models
     if models is None:
@@ -147,6 +157,8 @@ async def voice(websocket: WebSocket) -> None:
     writer = asyncio.create_task(_write(websocket, outbox))
 
     async def send(item: dict[str, Any] | bytes) -> None:
+        if not isinstance(item, bytes):
+            metrics.sent(item)  # error codes, barge-ins and merges, whoever sends them
         await outbox.put(item)
 
     connection = _Connection(websocket, settings, VoiceChain(models), send, manager)
@@ -225,6 +237,7 @@ class _Connection:
         """Handle a receive timeout; True when the connection should close."""
         if self.session is None:
             message = f"send start within {self.settings.start_timeout_s:g} s of connecting"
+            metrics.refused("start_timeout")
             await self.send({"type": "error", "code": "start_timeout", "message": message})
             self.close_code = CLOSE_POLICY
             return True
@@ -294,9 +307,11 @@ class _Connection:
             user = self._authorize(message)
             if getattr(self.websocket.app.state, "draining", False):
                 self.close_code = CLOSE_TRY_AGAIN
+                metrics.refused("draining")
                 raise ProtocolError("draining", "this server is stopping; reconnect")
             if not self.manager.admit(self.websocket):
                 self.close_code = CLOSE_TRY_AGAIN
+                metrics.refused("busy")
                 raise ProtocolError("busy", "too many sessions; try again later")
             models = self.chain.models
             self.session = VoiceSession(
@@ -309,6 +324,8 @@ class _Connection:
                 start=message,
             )
             self.manager.sockets[self.websocket] = self.session
+            # this connection's task and every task it starts from now on log the session id
+            logs.session_id.set(self.session.session_id)
             await self.send(
                 {
                     "type": "ready",
@@ -320,6 +337,8 @@ class _Connection:
             )
             return False
         await self.session.on_message(message)
+        if isinstance(message, Feedback):
+            metrics.feedback(message.value)
         return False
 
     def _authorize(self, start: Start) -> str | None:
@@ -330,4 +349,5 @@ class _Connection:
             return verify_token(start.token or "", self.settings.token_secret)
         except TokenError as exc:
             self.close_code = CLOSE_POLICY
+            metrics.refused("unauthorized")
             raise ProtocolError("unauthorized", f"a valid token is required ({exc})") from exc

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import logging
 import uuid
 from collections.abc import Callable
@@ -130,7 +131,8 @@ class CaptureSink:
         return change
 
     def _in_background(self, work: Callable[..., object], *args: object) -> None:
-        task = asyncio.get_running_loop().run_in_executor(self.threads, work, *args)
+        context = contextvars.copy_context()  # the thread's log lines carry the turn's ids
+        task = asyncio.get_running_loop().run_in_executor(self.threads, context.run, work, *args)
         self.pending.add(task)
         task.add_done_callback(self._done)
 
@@ -141,6 +143,7 @@ class CaptureSink:
 
     def _spool_and_enqueue(self, entry: SpoolRecord, pcm: bytes) -> None:
         self.spool.put(entry, pcm)
+        log.info("turn spooled for capture")  # its turn id comes with the line
         try:
             enqueue_capture(self.celery, entry.turn_id)
         except Exception:  # broker down: the spool keeps it for the sweep

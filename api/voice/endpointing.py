@@ -37,10 +37,6 @@ class EndOfTurn:
         """The verdict on an utterance whose speaker has just paused."""
         probability = await asyncio.to_thread(self.detector.probability, audio, text)
         verdict = Verdict(probability, self.timing.silence_needed_ms(probability))
-        log.debug(
-            "end of turn: P(complete)=%.2f, wait %d ms for %r",
-            probability,
-            verdict.silence_ms,
-            text,
-        )
+        # never the text: what users say stays out of the logs
+        log.debug("end of turn: P(complete)=%.2f, wait %d ms", probability, verdict.silence_ms)
         return verdict

@@ -32,6 +32,7 @@ from api.voice.protocol import Consent, EndOfSpeech, Feedback, Interrupt, Protoc
 from api.voice.turn import Turn
 from api.voice.turn_detector import TurnTiming
 from api.voice.vad import FRAME_MS, SileroVAD, SpeechTracker
+from core import logs
 from core.errors import VoiceServiceError
 from core.messages import Latency, NLUResult, Transcript
 from core.settings import Settings
@@ -326,14 +327,12 @@ class VoiceSession:
     # ---- answering -----------------------------------------------------------------------
 
     def _start_turn(self, transcript: Transcript, stt_ms: float) -> Turn:
-        turn = Turn(
-            uuid.uuid4().hex[:16],
-            transcript,
-            self.speech_end,
-            self.send,
-            self.settings.playback_lead_ms,
-        )
-        turn.generator = asyncio.create_task(self._answer(turn, stt_ms))
+        turn_id = uuid.uuid4().hex[:16]
+        with logs.bound(turn_id=turn_id):  # the turn's tasks log its id
+            turn = Turn(
+                turn_id, transcript, self.speech_end, self.send, self.settings.playback_lead_ms
+            )
+            turn.generator = asyncio.create_task(self._answer(turn, stt_ms))
         return turn
 
     def answer_playing(self) -> bool:

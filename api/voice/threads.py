@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, TypeVar
@@ -51,7 +52,8 @@ async def iterate_in_thread(
         else:
             put(_END)
 
-    threading.Thread(target=work, name="model-call", daemon=True).start()
+    context = contextvars.copy_context()  # its log lines carry the session's and turn's ids
+    threading.Thread(target=context.run, args=(work,), name="model-call", daemon=True).start()
     try:
         while True:
             item, error = await queue.get()

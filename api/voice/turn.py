@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from api import metrics
 from core.messages import Transcript
 
 Send = Callable[[dict[str, Any] | bytes], Awaitable[None]]
@@ -128,3 +129,4 @@ class Turn:
         if self.first_audio_at is not None:
             latency["first_audio_ms"] = round((self.first_audio_at - self.speech_end) * 1000, 1)
         latency["total_ms"] = round((time.perf_counter() - self.speech_end) * 1000, 1)
+        metrics.turn_measured(latency, end_of_turn_s=self.committed_at - self.speech_end)

@@ -42,7 +42,8 @@ def celery_worker(
                 "--without-gossip",
                 "--without-heartbeat",
             ],
-            env={**os.environ, **env},
+            # no metrics port unless a test asks for one (tests/test_observability.py)
+            env={**os.environ, "VOICE_WORKER_METRICS_PORT": "0", **env},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
