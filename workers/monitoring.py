@@ -29,7 +29,8 @@ from workers.config import chain_routes
 from workers.metrics import Backlog, WorkerMetrics
 
 log = logging.getLogger(__name__)
-TURN_TASKS = {name for name, _ in chain_routes()} | {"capture.feedback"}  # first argument: a turn id
+# Tasks whose first argument is a turn id
+TURN_TASKS = {name for name, _ in chain_routes()} | {"capture.feedback"}
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it in each pool process
 metrics: WorkerMetrics | None = None  # set in a worker (not in beat or a producer)
 _running: dict[str, tuple[float, list[tuple[Any, Token[Any]]]]] = {}  # task id: start, ids
