@@ -38,6 +38,7 @@ from api.voice.protocol import (
     check_audio_frame,
     parse_client_message,
 )
+from api.voice.scheduler import get_scheduler
 from api.voice.session import VoiceSession
 from core.settings import VOICES, Settings
 from core.tokens import TokenError, verify_token
@@ -68,8 +69,10 @@ class SessionManager:
         return True
 
     def admit(self, websocket: WebSocket) -> bool:
-        """Give the connection a session slot (after a valid start), unless all are taken."""
-        if len(self.admitted) >= self.limit:
+        """Give the connection a session slot (after a valid start), unless all are taken or
+        the machine is past what it holds: end-of-turn passes and first clauses already wait
+        too long for the cores (``Scheduler.overloaded``). Sessions already admitted go on."""
+        if len(self.admitted) >= self.limit or get_scheduler().overloaded():
             return False
         self.admitted.add(websocket)
         return True
@@ -291,7 +294,7 @@ class _Connection:
             user = self._authorize(message)
             if not self.manager.admit(self.websocket):
                 self.close_code = CLOSE_TRY_AGAIN
-                raise ProtocolError("busy", "too many sessions; try again later")
+                raise ProtocolError("busy", "the service is at capacity; try again later")
             models = self.chain.models
             self.session = VoiceSession(
                 user=user,
