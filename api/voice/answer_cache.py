@@ -27,6 +27,8 @@ from core.messages import NLUResult, Passage
 from core.settings import Settings, VoiceName
 
 _WORDS = re.compile(r"[a-z0-9']+(?:\.[0-9]+)?")
+_DIGIT_RUN = re.compile(r"\d(?:[\s-]?\d){3}")  # 4+ digits: a card, phone or account number
+MAX_CACHED_WORDS = 24  # common questions are short; a long utterance is personal
 KEY_VERSION = "1"  # bump when what is cached changes shape
 
 
@@ -88,9 +90,12 @@ class ResponseCache:
         }
 
     def key(self, question: str, voice: VoiceName, knowledge: str) -> str | None:
-        """The key of ``question``, or None when there are no words to key on."""
+        """The key of ``question``; None when it has no words, is long, or holds a number of
+        4 or more digits (card, phone, account numbers: never kept, never shared)."""
         normalized = normalize_question(question)
-        if not normalized:
+        if not normalized or len(normalized.split()) > MAX_CACHED_WORDS:
+            return None
+        if _DIGIT_RUN.search(question):  # never keep what may be a personal number
             return None
         return "response:" + _digest(normalized, voice, self.versions, knowledge)
 

@@ -176,6 +176,11 @@ async def test_a_different_voice_or_model_is_a_different_entry(fake_models: Mode
     other = with_caches(fake_models, llm_max_tokens=7)
     assert other.caches.responses is not None
     assert key != other.caches.responses.key("What is a photon?", "friendly", "kb1")
+    # nothing that may be personal is kept: numbers of 4+ digits, long utterances
+    assert responses.key("My number is 555-0123, what is a volt?", "friendly", "kb1") is None
+    assert responses.key("is 4111 1111 1111 1111 prime", "friendly", "kb1") is None
+    assert responses.key("what " * 30 + "is light", "friendly", "kb1") is None
+    assert responses.key("What is 2 plus 2?", "friendly", "kb1") is not None
     assert speech.key("Hi.", "friendly", 16_000) != speech.key("Hi.", "technical", 16_000)
     assert speech.key("Hi.", "friendly", 16_000) != speech.key("Hi!", "friendly", 16_000)
 
