@@ -62,10 +62,6 @@ class Settings(BaseSettings):
     stt_language: str = "en"
     stt_hotwords: list[str] = Field(default_factory=list)
     stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
-    # The encoder reads a window of the audio's length plus 1 s, at least this many seconds
-    # (30, Whisper's own window, turns shortening off); shorter windows decode faster
-    # (scripts/stt_window.py compares accuracy and time on the turn set).
-    stt_window_s: int = Field(30, ge=2, le=30)
 
     # Language understanding
     nlu_backend: str = "classifier"

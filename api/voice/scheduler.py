@@ -25,6 +25,7 @@ import contextvars
 import heapq
 import itertools
 import statistics
+import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
@@ -94,6 +95,9 @@ class Scheduler:
         self.overload_ms = overload_ms
         self.window_s = window_s
         self.running: dict[str, int] = {}
+        # Sessions share one event loop; the lock only guards against another loop in a
+        # thread (tests serve the app in one) touching the same state.
+        self._lock = threading.RLock()
         self._waiting: list[_Waiter] = []
         self._seq = itertools.count()
         self._waits: deque[tuple[float, Priority, float]] = deque()  # (granted at, level, ms)
@@ -129,21 +133,24 @@ class Scheduler:
         """Wait for a slot (``slot`` is the usual way: it gives the slot back)."""
         level = current_priority() if level is None else level
         now = time.perf_counter()
-        if self._free(resource) and not self._waiting:
-            self._grant(resource, level, 0.0)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter = _Waiter(int(level), next(self._seq), resource, future, now)
-        heapq.heappush(self._waiting, waiter)
-        self._dispatch()
+        with self._lock:
+            if self._free(resource) and not self._waiting:
+                self._grant(resource, level, 0.0)
+                return
+            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            waiter = _Waiter(int(level), next(self._seq), resource, future, now)
+            heapq.heappush(self._waiting, waiter)
+            self._dispatch()
         try:
             await future
         except asyncio.CancelledError:
-            if future.done() and not future.cancelled():  # granted just as it was cancelled
+            with self._lock:
+                granted = future.done() and not future.cancelled()
+                if waiter in self._waiting:  # (a dispatch may have dropped it already)
+                    self._waiting.remove(waiter)
+                    heapq.heapify(self._waiting)
+            if granted:  # granted just as it was cancelled
                 self.release(resource)
-            elif waiter in self._waiting:  # (a dispatch may have dropped it already)
-                self._waiting.remove(waiter)
-                heapq.heapify(self._waiting)
             raise
 
     def _grant(self, resource: str, level: Priority, waited_ms: float) -> None:
@@ -157,11 +164,32 @@ class Scheduler:
 
     def release(self, resource: str) -> None:
         """Give back a slot of ``resource``."""
-        self.running[resource] -= 1
-        self._dispatch()
+        with self._lock:
+            self.running[resource] -= 1
+            self._dispatch()
+
+    def _wake(self, waiter: _Waiter) -> None:
+        """Resolve a granted waiter's future on its own loop (another loop may have freed it:
+        a test's server runs in a thread of its own)."""
+        loop = waiter.future.get_loop()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is running:
+            waiter.future.set_result(None)
+            return
+
+        def resolve() -> None:
+            if waiter.future.cancelled():  # cancelled meanwhile: the slot goes back
+                self.release(waiter.resource)
+            else:
+                waiter.future.set_result(None)
+
+        loop.call_soon_threadsafe(resolve)
 
     def _dispatch(self) -> None:
-        """Grant slots to the most urgent waiters whose model has room."""
+        """Grant slots to the most urgent waiters whose model has room (lock held)."""
         skipped: list[_Waiter] = []
         while self._waiting and sum(self.running.values()) < self.slots:
             waiter = heapq.heappop(self._waiting)
@@ -175,7 +203,7 @@ class Scheduler:
                 Priority(waiter.level),
                 (time.perf_counter() - waiter.since) * 1000,
             )
-            waiter.future.set_result(None)
+            self._wake(waiter)
         for waiter in skipped:
             heapq.heappush(self._waiting, waiter)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -53,11 +52,6 @@ class FasterWhisperSTT(SpeechToText):
             finally:
                 self._active -= 1
 
-        # A window shorter than 30 s for a short tail: the encoder's cost follows its length.
-        seconds = audio.size / 16_000
-        window = min(30, max(self.settings.stt_window_s, math.ceil(seconds) + 1))
-        shorter = {"chunk_length": window} if window < 30 else {}
-
         def decode() -> Iterator[Transcript]:
             results, _info = self.model.transcribe(
                 audio,
@@ -71,7 +65,6 @@ class FasterWhisperSTT(SpeechToText):
                 if self.settings.stt_temperature_fallback
                 else 0.0,
                 vad_filter=False,
-                **shorter,
             )
             for segment in results:  # lazy: iterating does the work
                 yield Transcript(
