@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     stt_language: str = "en"
     stt_hotwords: list[str] = Field(default_factory=list)
     stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
+    # The encoder reads the audio plus 1 s, not a 30 s window of mostly padding (faster on
+    # short utterances; scripts/stt_window.py compares accuracy and time on the turn set).
+    stt_fitted_window: bool = False
 
     # Language understanding
     nlu_backend: str = "classifier"
