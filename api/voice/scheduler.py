@@ -45,6 +45,7 @@ class Priority(IntEnum):
 
 
 URGENT = (Priority.FINAL, Priority.FIRST_CLAUSE)
+MIN_SAMPLES = 3  # urgent calls in the window before their median says "overloaded"
 _current: contextvars.ContextVar[Priority] = contextvars.ContextVar(
     "model_priority", default=Priority.ANSWER
 )
@@ -233,8 +234,18 @@ class Scheduler:
         return max(self.queue_delay_ms(), self.queue_delay_ms(every)) > self.thin_partials_ms
 
     def overloaded(self) -> bool:
-        """Whether urgent calls (end-of-turn passes, first clauses) wait too long to add users."""
-        return self.queue_delay_ms() > self.overload_ms
+        """Whether urgent calls (end-of-turn passes, first clauses) wait too long to add users:
+        one waits now for longer than ``overload_ms``, or the median wait of the last
+        ``window_s`` (of at least ``MIN_SAMPLES`` calls) is longer."""
+        now = time.perf_counter()
+        if any((now - w.since) * 1000 > self.overload_ms for w in self._urgent_waiters()):
+            return True
+        recent = list(self._waits)
+        waits = [ms for at, level, ms in recent if level in URGENT and at >= now - self.window_s]
+        return len(waits) >= MIN_SAMPLES and statistics.median(waits) > self.overload_ms
+
+    def _urgent_waiters(self) -> list[_Waiter]:
+        return [w for w in list(self._waiting) if w.level in URGENT and not w.future.done()]
 
 
 _scheduler = Scheduler()

@@ -180,20 +180,24 @@ async def test_an_answer_asks_for_its_first_clause_first(
 
 
 async def test_overload_follows_the_waits_of_urgent_work() -> None:
-    scheduler = Scheduler(slots=1, overload_ms=50, window_s=0.3)
+    scheduler = Scheduler(slots=1, overload_ms=50, window_s=0.5)
     assert not scheduler.overloaded()
     async with scheduler.slot("llm", Priority.ANSWER):
         partial = asyncio.create_task(scheduler.acquire("stt", Priority.PARTIAL))
         await asyncio.sleep(0.1)
-        assert not scheduler.overloaded()  # only partials wait: they thin out instead
-        final = asyncio.create_task(scheduler.acquire("stt", Priority.FINAL))
+        assert not scheduler.overloaded()  # only a partial waits: partials thin out instead
+        finals = [asyncio.create_task(scheduler.acquire("stt", Priority.FINAL)) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        assert not scheduler.overloaded()  # end-of-turn passes wait, but not long yet
         await asyncio.sleep(0.1)
-        assert scheduler.overloaded()  # an end-of-turn pass has waited 100 ms
-    await final
-    scheduler.release("stt")
+        assert scheduler.overloaded()  # they have waited 100 ms > 50 ms
+    for final in finals:
+        await final
+        scheduler.release("stt")
     await partial
     scheduler.release("stt")
-    assert scheduler.overloaded()  # its wait stays in the window a while
-    await asyncio.sleep(0.35)
-    assert not scheduler.overloaded()
+    assert scheduler.waiting() == 0
+    assert scheduler.overloaded()  # three long waits in the window: still overloaded
+    await asyncio.sleep(0.55)
+    assert not scheduler.overloaded()  # the load has passed
     assert np.isclose(scheduler.queue_delay_ms(), 0.0)
