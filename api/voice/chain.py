@@ -153,7 +153,12 @@ class VoiceChain:
                     first_clause_words=self.settings.first_clause_words,
                 )
                 # The LLM writes the first clause: it goes before anyone's partial passes.
-                async with get_scheduler().slot("llm", Priority.FIRST_CLAUSE):
+                slot: contextlib.AbstractAsyncContextManager[None] = (
+                    contextlib.nullcontext()
+                    if route.answer
+                    else get_scheduler().slot("llm", Priority.FIRST_CLAUSE)
+                )
+                async with slot:
                     async for said in guarded_sentences(pieces, answer):
                         await say(said)
             finally:
