@@ -101,7 +101,7 @@ def kv_state(llm: LlamaCppLLM) -> None:
 
 
 if __name__ == "__main__":
-    settings = Settings(_env_file=None, response_cache=False, speech_cache=False)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, response_cache=False, speech_cache=False)
     loaded = Models.load(settings)
     first_clause(loaded, [int(v) for v in sys.argv[1:]] or [6, 3])
     assert isinstance(loaded.llm, LlamaCppLLM)

@@ -34,7 +34,7 @@ def main(limit: int | None) -> None:
     clips = [json.loads(line) for line in manifest if line][:limit]
     audios = [decode_audio(SET / c["file"], max_seconds=60) for c in clips]
     normalize = EnglishTextNormalizer()
-    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    base = Settings(_env_file=None)
     ways = {
         "30 s window": load_stt(base.model_copy(update={"stt_fitted_window": False})),
         "fitted window": load_stt(base.model_copy(update={"stt_fitted_window": True})),

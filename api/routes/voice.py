@@ -69,9 +69,12 @@ class SessionManager:
         return True
 
     def admit(self, websocket: WebSocket) -> bool:
-        """Give the connection a session slot (after a valid start), unless all are taken or
-        the machine is past what it holds: end-of-turn passes and first clauses already wait
-        too long for the cores (``Scheduler.overloaded``). Sessions already admitted go on."""
+        """Give the connection a session slot (after a valid start), unless none is free.
+
+        None is free when all are taken, or when the machine is past what it holds: end-of-turn
+        passes and first clauses already wait too long for the cores
+        (``Scheduler.overloaded``). Sessions already admitted go on.
+        """
         if len(self.admitted) >= self.limit or get_scheduler().overloaded():
             return False
         self.admitted.add(websocket)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
 from api.voice.audio import rechunk
@@ -33,8 +33,10 @@ KEY_VERSION = "1"  # bump when what is cached changes shape
 
 
 def normalize_question(text: str) -> str:
-    """Lower case, fillers and punctuation dropped: "Um, what's the speed of light?" ->
-    "what's the speed of light"."""
+    """Lower case, fillers and punctuation dropped.
+
+    "Um, what's the speed of light?" -> "what's the speed of light".
+    """
     return " ".join(_WORDS.findall(normalize_utterance(text)))
 
 
@@ -90,8 +92,11 @@ class ResponseCache:
         }
 
     def key(self, question: str, voice: VoiceName, knowledge: str) -> str | None:
-        """The key of ``question``; None when it has no words, is long, or holds a number of
-        4 or more digits (card, phone, account numbers: never kept, never shared)."""
+        """The key of ``question``, or None when it must not be cached.
+
+        None when it has no words, is long, or holds a number of 4 or more digits (card,
+        phone, account numbers: never kept, never shared).
+        """
         normalized = normalize_question(question)
         if not normalized or len(normalized.split()) > MAX_CACHED_WORDS:
             return None
@@ -132,7 +137,7 @@ class SpeechCache:
 
 async def spoken(
     cache: SpeechCache | None, tts: TextToSpeech, text: str, voice: VoiceName, level: Priority
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """``tts.synthesize(text, voice)``, from the cache when the sentence was spoken before.
 
     Otherwise spoken now in a TTS slot of the scheduler at ``level``, and cached once
@@ -164,7 +169,8 @@ class Caches:
     def from_settings(cls, settings: Settings, versions: dict[str, str]) -> Caches:
         """Built from ``response_cache``, ``speech_cache``, ``redis_url`` and the bounds."""
         megabytes = settings.cache_memory_mb * 1024 * 1024
-        shared = RedisStore(settings.redis_url, ttl_s=settings.cache_ttl_s) if settings.redis_url else None
+        url = settings.redis_url
+        shared = RedisStore(url, ttl_s=settings.cache_ttl_s) if url else None
         responses = speech = None
         if settings.response_cache:
             store = shared or memory_store(settings, max_entries=10_000, max_bytes=megabytes // 8)

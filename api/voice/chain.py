@@ -201,7 +201,6 @@ class VoiceChain:
         latency.total_ms = _ms(speech_end)
         yield TurnFinished(response=response, latency=latency, passages=route.passages)
 
-
     def _knowledge(self) -> str:
         """The knowledge base's fingerprint, recomputed only when its passages change."""
         passages = self.models.kb.passages

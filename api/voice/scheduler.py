@@ -170,8 +170,10 @@ class Scheduler:
             self._dispatch()
 
     def _wake(self, waiter: _Waiter) -> None:
-        """Resolve a granted waiter's future on its own loop (another loop may have freed it:
-        a test's server runs in a thread of its own)."""
+        """Resolve a granted waiter's future on its own loop.
+
+        Another loop may have freed the slot (a test's server runs in a thread of its own).
+        """
         loop = waiter.future.get_loop()
         try:
             running = asyncio.get_running_loop()
@@ -226,17 +228,22 @@ class Scheduler:
         return statistics.median(waits) if waits else 0.0
 
     def thin_partials(self) -> bool:
-        """Whether a partial pass should be skipped now: more urgent work waits, or recent
-        waits (of urgent work, or of all work) are long."""
+        """Whether a partial pass should be skipped now.
+
+        Skipped while more urgent work waits, or recent waits (of urgent work, or of all
+        work) are long.
+        """
         if self.waiting(at_most=Priority.ANSWER) > 0:
             return True
         every = (*URGENT, Priority.ANSWER, Priority.PARTIAL)
         return max(self.queue_delay_ms(), self.queue_delay_ms(every)) > self.thin_partials_ms
 
     def overloaded(self) -> bool:
-        """Whether urgent calls (end-of-turn passes, first clauses) wait too long to add users:
-        one waits now for longer than ``overload_ms``, or the median wait of the last
-        ``window_s`` (of at least ``MIN_SAMPLES`` calls) is longer."""
+        """Whether urgent calls (end-of-turn passes, first clauses) wait too long to add users.
+
+        True when one waits now for longer than ``overload_ms``, or the median wait of the
+        last ``window_s`` (of at least ``MIN_SAMPLES`` calls) is longer.
+        """
         now = time.perf_counter()
         if any((now - w.since) * 1000 > self.overload_ms for w in self._urgent_waiters()):
             return True

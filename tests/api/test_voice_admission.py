@@ -8,7 +8,6 @@ what an overloaded machine looks like to admission.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterator
 
 import pytest

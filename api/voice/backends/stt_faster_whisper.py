@@ -15,7 +15,6 @@ from api.voice.threads import iterate_in_thread
 from core.messages import Transcript, Word
 from core.settings import Settings
 
-
 MARGIN_FRAMES = 100  # 1 s of the padding kept after the audio (100 mel frames a second)
 
 

@@ -8,7 +8,8 @@ real models in every other voice test.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
@@ -50,12 +51,12 @@ def use(installed: list[Scheduler], scheduler: Scheduler) -> Scheduler:
     return scheduler
 
 
-async def _until(check: object, within: float = 2.0) -> None:
-    async def poll() -> None:
-        while not check():  # type: ignore[operator]
-            await asyncio.sleep(0.001)
-
-    await asyncio.wait_for(poll(), within)
+async def _until(check: Callable[[], bool], within: float = 2.0) -> None:
+    """Poll ``check`` (scheduler state has no event to wait on) until true."""
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.001)
 
 
 async def test_slots_go_by_priority_then_arrival() -> None:
