@@ -8,15 +8,15 @@
    prompt (which shares the system prompt: its longest common prefix is reused) against
    the same prompt read anew after ``Llama.reset()``.
 
-    nice -n 10 .venv/bin/python scripts/levers.py [6 3]
+    nice -n 10 .venv/bin/python scripts/levers.py [--values 6 3] [--questions N]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -51,10 +51,10 @@ async def prime(models: Models) -> None:
         pass
 
 
-def first_clause(models: Models, values: list[int]) -> None:
+def first_clause(models: Models, values: list[int], limit: int | None) -> None:
     """Median first audio per value of ``first_clause_words``."""
     lines = (SET / "manifest.jsonl").read_text().splitlines()
-    texts = sorted({json.loads(line)["text"] for line in lines if line})
+    texts = sorted({json.loads(line)["text"] for line in lines if line})[:limit]
     chains = {}
     for value in values:
         chain = VoiceChain(models)
@@ -101,8 +101,12 @@ def kv_state(llm: LlamaCppLLM) -> None:
 
 
 if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--values", type=int, nargs="+", default=[6, 3])
+    parser.add_argument("--questions", type=int, default=None, help="at most N questions")
+    args = parser.parse_args()
     settings = Settings(_env_file=None, response_cache=False, speech_cache=False)
     loaded = Models.load(settings)
-    first_clause(loaded, [int(v) for v in sys.argv[1:]] or [6, 3])
+    first_clause(loaded, args.values, args.questions)
     assert isinstance(loaded.llm, LlamaCppLLM)
     kv_state(loaded.llm)
