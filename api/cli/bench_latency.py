@@ -79,7 +79,7 @@ def run_cache(args: argparse.Namespace, settings: Settings) -> int:
         "uncached_first_audio_ms": round(statistics.median(uncached), 1),
         "cached_first_audio_ms": round(statistics.median(cached), 1),
     }
-    result["ratio"] = round(result["cached_first_audio_ms"] / result["uncached_first_audio_ms"], 3)
+    result["ratio"] = round(result["cached_first_audio_ms"] / result["uncached_first_audio_ms"], 4)
     if args.json:
         print(json.dumps(result))
         return 0
