@@ -73,9 +73,12 @@ class SessionManager:
 
         None is free when all are taken, or when the machine is past what it holds: end-of-turn
         passes and first clauses already wait too long for the cores
-        (``Scheduler.overloaded``). Sessions already admitted go on.
+        (``Scheduler.overloaded``). Sessions already admitted go on. With no session open the
+        first is always admitted: the waits measured then are stale, none of ours.
         """
-        if len(self.admitted) >= self.limit or get_scheduler().overloaded():
+        if len(self.admitted) >= self.limit:
+            return False
+        if self.admitted and get_scheduler().overloaded():
             return False
         self.admitted.add(websocket)
         return True

@@ -63,3 +63,22 @@ async def test_new_sessions_are_refused_while_urgent_work_waits_and_admitted_aft
         assert not scheduler.overloaded()
         async with VoiceClient(url) as third:
             assert (await third.start())["type"] == "ready"
+
+
+async def test_with_no_session_open_the_first_is_admitted_whatever_the_waits(
+    loaded: tuple[str, Scheduler],
+) -> None:
+    """Waits measured with no session open are stale (or not ours): they refuse nobody."""
+    url, scheduler = loaded
+    async with scheduler.slot("llm", Priority.ANSWER):
+        waiting = asyncio.create_task(scheduler.acquire("stt", Priority.FINAL))
+        await asyncio.sleep(0.25)
+        assert scheduler.overloaded()
+        async with VoiceClient(url) as lone:
+            assert (await lone.start())["type"] == "ready"
+            async with VoiceClient(url) as another:  # one is open now: the load counts
+                await another.send_json({"type": "start"})
+                error = await another.wait_for(lambda e: e["type"] == "error", timeout=5)
+                assert error["code"] == "busy"
+    await waiting
+    scheduler.release("stt")
