@@ -15,7 +15,7 @@ import hashlib
 import json
 import re
 from collections.abc import AsyncGenerator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from api.voice.audio import rechunk
 from api.voice.cache import RedisStore, Store, memory_store
@@ -164,9 +164,18 @@ class Caches:
 
     responses: ResponseCache | None = None
     speech: SpeechCache | None = None
+    # The models the keys describe: a copy of them with another LLM, TTS or settings
+    # (``dataclasses.replace``) must not be answered from these caches.
+    owner: object = field(default=None, repr=False, compare=False)
+
+    def serve(self, models: object) -> Caches:
+        """These caches if they were built for ``models``, else none."""
+        return self if self.owner is models else Caches()
 
     @classmethod
-    def from_settings(cls, settings: Settings, versions: dict[str, str]) -> Caches:
+    def from_settings(
+        cls, settings: Settings, versions: dict[str, str], owner: object = None
+    ) -> Caches:
         """Built from ``response_cache``, ``speech_cache``, ``redis_url`` and the bounds."""
         megabytes = settings.cache_memory_mb * 1024 * 1024
         url = settings.redis_url
@@ -178,7 +187,7 @@ class Caches:
         if settings.speech_cache:
             store = shared or memory_store(settings, max_entries=5_000, max_bytes=megabytes)
             speech = SpeechCache(store, versions.get("tts", ""), settings.tts_chunk_ms)
-        return cls(responses, speech)
+        return cls(responses, speech, owner)
 
 
 def knowledge_version(passages: list[Passage]) -> str:

@@ -53,6 +53,7 @@ class VoiceChain:
         self.fixer = (  # shared by every session; built once per process
             transcript_fixer(self.settings.data_dir) if self.settings.correct_transcripts else None
         )
+        self.caches = models.caches.serve(models)  # none for a copy with other models
         self._kb_seen: tuple[int, int] = (0, -1)
         self._kb_version = ""
 
@@ -101,7 +102,7 @@ class VoiceChain:
         yield TranscriptReady(transcript)
 
         # A question that opens its conversation may have been answered before (answer_cache).
-        responses, cache_key, cached = self.models.caches.responses, None, None
+        responses, cache_key, cached = self.caches.responses, None, None
         if responses is not None and not conversation.turns:
             cache_key = responses.key(text, voice, self._knowledge())
             cached = await responses.get(cache_key) if cache_key else None
@@ -170,7 +171,7 @@ class VoiceChain:
             level = Priority.FIRST_CLAUSE  # the first sentence: then the rest of the answer
             while (sentence := await sentences.get()) is not None:
                 step = time.perf_counter()
-                tts, cache = self.models.tts, self.models.caches.speech
+                tts, cache = self.models.tts, self.caches.speech
                 # closed at once on barge-in, so its scheduler slot is given back at once
                 async with contextlib.aclosing(spoken(cache, tts, sentence, voice, level)) as pcms:
                     async for pcm in pcms:

@@ -57,7 +57,7 @@ class Models:
         warm_up(llm)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
         loaded = cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn)
-        loaded.caches = Caches.from_settings(settings, loaded.describe())
+        loaded.caches = Caches.from_settings(settings, loaded.describe(), owner=loaded)
         # One scheduler per process: the sessions of every chain share the machine's cores.
         scheduling.install(scheduling.Scheduler.from_settings(settings))
         return loaded

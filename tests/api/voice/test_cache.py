@@ -7,6 +7,7 @@ engineer has one of their own); the "down" case points at a loopback port nobody
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 from collections.abc import Iterator
@@ -69,7 +70,7 @@ def with_caches(models: Models, **overrides: Any) -> Models:
         update={"response_cache": True, "speech_cache": True, **overrides}
     )
     copy = Models(**{**models.__dict__, "settings": settings})
-    copy.caches = Caches.from_settings(settings, models.describe())
+    copy.caches = Caches.from_settings(settings, models.describe(), owner=copy)
     return copy
 
 
@@ -224,3 +225,15 @@ async def test_a_cached_real_answer_is_spoken_at_once(models: Models) -> None:
     assert again["pcm"] == first["pcm"]
     assert first["latency"].tts_ms > 0
     assert again["latency"].llm_ms == 0 and again["latency"].nlu_ms == 0
+
+
+async def test_a_copy_with_other_models_is_not_answered_from_the_cache(
+    fake_models: Models, scheduler: Scheduler
+) -> None:
+    models = with_caches(fake_models)
+    await ask(models, "What is a photon?")
+    used(scheduler)
+    other = dataclasses.replace(models, settings=models.settings.model_copy())
+    assert other.caches is models.caches  # shared by the copy, but built for ``models``
+    await ask(other, "What is a photon?")
+    assert used(scheduler) == ["llm", "tts"]  # answered by the copy's own models
