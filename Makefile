@@ -68,6 +68,7 @@ test: install-dev services browser compose prometheus lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/voice-service bench-chain tests/data/speech/jfk.flac --runs 5
+	$(BIN)/voice-service bench-cache tests/data/speech/turns/complete_no_pause-00.flac --runs 5
 	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 	$(BIN)/voice-service redact-eval tests/data/pii_eval.jsonl
 	$(BIN)/voice-service qa-eval tests/data/qa_eval.jsonl

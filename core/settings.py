@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     stt_language: str = "en"  # language code passed to Whisper
     stt_hotwords: list[str] = Field(default_factory=list)  # words to bias STT (JSON list)
     stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
+    # The encoder reads the audio plus 1 s, not a 30 s window of mostly padding (faster on
+    # short utterances; scripts/stt_window.py compares accuracy and time on the turn set).
+    stt_fitted_window: bool = False
 
     # Language understanding
     nlu_backend: Literal["classifier", "llm"] = "classifier"  # intent and entity extraction
@@ -85,6 +88,8 @@ class Settings(BaseSettings):
     llm_temperature: float = Field(0.2, ge=0)  # sampling temperature
     llm_repeat_penalty: float = Field(1.15, ge=1)  # small models loop without it
     max_answer_sentences: int = Field(3, ge=1)  # a spoken answer stops after this many
+    # The first clause (ending in , ; :) is spoken on its own once it has this many words.
+    first_clause_words: int = Field(3, ge=1)  # 3 against 6: first audio x0.89 (PERFORMANCE)
     llm_threads: int = Field(2, ge=1)  # CPU threads of llama.cpp
     llm_gpu_layers: int = 0  # llama.cpp layers offloaded to a GPU (-1: all), if built with CUDA
     openai_base_url: str = "http://127.0.0.1:8000/v1"  # llm_backend=openai: the server
@@ -139,6 +144,13 @@ class Settings(BaseSettings):
     partial_interval_ms: int = Field(1000, ge=200)  # at most 1 s, as clients are promised
     playback_lead_ms: int = Field(400, ge=0)  # how far audio is sent ahead of real time
     max_sessions: int = Field(8, ge=1)  # sessions admitted (after a valid start)
+    # The scheduler of model work across sessions (api/voice/scheduler.py): model calls that
+    # run at once (about one per core); partial passes are skipped while recent queue delays
+    # pass `partial_thin_queue_ms`; new sessions are refused (busy) while end-of-turn passes
+    # and first clauses wait longer than `admission_queue_ms` (median over 10 s).
+    scheduler_slots: int = Field(2, ge=1)
+    partial_thin_queue_ms: int = Field(250, ge=0)  # queue delay that thins partial passes
+    admission_queue_ms: int = Field(500, ge=0)  # urgent work waiting this long: busy
     max_connections_per_client: int = Field(4, ge=1)  # open sockets per client address
     start_timeout_s: float = Field(10.0, gt=0)  # a connection must send start within this
     idle_timeout_s: float = Field(60.0, gt=0)  # a session with no input this long ends
@@ -164,7 +176,7 @@ class Settings(BaseSettings):
     # after an erasure or retention run on PostgreSQL: VACUUM (or VACUUM FULL) the tables
     erasure_vacuum: Literal["off", "vacuum", "full"] = "off"
     database_url: str | None = None  # None: SQLite in the data folder
-    redis_url: str | None = None  # broker, and limits shared by API replicas; None: local
+    redis_url: str | None = None  # broker, shared limits and the answer/speech caches
     broker_url: str | None = None  # None: redis_url, else a broker in the data folder
     user_id_secret: str = ""  # HMAC key for user ids; empty: a key file in the data folder
     consent_policy_version: str = "2026-11"  # recorded with each consent change
@@ -203,6 +215,12 @@ class Settings(BaseSettings):
     # The synthetic science-term split (``--synthetic``): each term said at each Piper speed.
     dataset_synthetic_length_scales: list[float] = Field(default_factory=lambda: [0.88, 1.0, 1.18])
     dataset_synthetic_max_terms: int = Field(0, ge=0)  # 0: every term
+
+    # Caches (api/voice/cache.py): in Redis when redis_url is set, else in-process LRU
+    response_cache: bool = True  # answers to questions that open a conversation
+    speech_cache: bool = True  # synthesized sentences
+    cache_ttl_s: int = Field(3600, ge=1)  # how long a cached answer or sentence lives
+    cache_memory_mb: int = Field(64, ge=1)  # in-process bound (speech; answers get 1/8 more)
 
     # Text-to-speech
     tts_backend: Literal["piper", "xtts"] = "piper"  # text-to-speech backend

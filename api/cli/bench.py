@@ -74,7 +74,9 @@ def run_chain(args: argparse.Namespace, settings: Settings) -> int:
         raise VoiceServiceError("--runs must be at least 1", code="bad_argument")
     audio = decode_audio(args.input, max_seconds=settings.max_utterance_s)
     started = time.perf_counter()
-    models = Models.load(settings)
+    # Every run asks the same question: with caches on, runs after the first would be hits.
+    uncached = {"response_cache": False, "speech_cache": False}
+    models = Models.load(settings.model_copy(update=uncached))
     load_s = time.perf_counter() - started
     output = Path(settings.data_dir) / "bench-reply.wav"
     output.parent.mkdir(parents=True, exist_ok=True)

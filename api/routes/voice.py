@@ -40,6 +40,7 @@ from api.voice.protocol import (
     check_audio_frame,
     parse_client_message,
 )
+from api.voice.scheduler import get_scheduler
 from api.voice.session import VoiceSession
 from api.voice.turn_detector import TurnTiming
 from core import logs
@@ -73,8 +74,16 @@ class SessionManager:
         return True
 
     def admit(self, websocket: WebSocket) -> bool:
-        """Give the connection a session slot (after a valid start), unless all are taken."""
+        """Give the connection a session slot (after a valid start), unless none is free.
+
+        None is free when all are taken, or when the machine is past what it holds: end-of-turn
+        passes and first clauses already wait too long for the cores
+        (``Scheduler.overloaded``). Sessions already admitted go on. With no session open the
+        first is always admitted: the waits measured then are stale, none of ours.
+        """
         if len(self.admitted) >= self.limit:
+            return False
+        if self.admitted and get_scheduler().overloaded():
             return False
         self.admitted.add(websocket)
         metrics.ACTIVE.inc()
@@ -312,7 +321,7 @@ class _Connection:
             if not self.manager.admit(self.websocket):
                 self.close_code = CLOSE_TRY_AGAIN
                 metrics.refused("busy")
-                raise ProtocolError("busy", "too many sessions; try again later")
+                raise ProtocolError("busy", "the service is at capacity; try again later")
             models = self.chain.models
             self.session = VoiceSession(
                 user=user,

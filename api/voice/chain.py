@@ -15,6 +15,7 @@ from typing import cast
 
 import numpy as np
 
+from api.voice.answer_cache import CachedAnswer, knowledge_version, spoken
 from api.voice.conversation import Conversation
 from api.voice.events import (
     AudioOut,
@@ -29,7 +30,8 @@ from api.voice.facts.answer import GuardedAnswer, Said, guard_for, guarded_sente
 from api.voice.facts.runtime import transcript_fixer
 from api.voice.models import Models
 from api.voice.prompts import system_prompt
-from api.voice.router import ActionRequest
+from api.voice.router import ActionRequest, RouteResult
+from api.voice.scheduler import Priority, get_scheduler, priority
 from api.voice.threads import run_in_thread
 from core.errors import AudioError
 from core.messages import Latency, NLUResult, Transcript
@@ -51,6 +53,9 @@ class VoiceChain:
         self.fixer = (  # shared by every session; built once per process
             transcript_fixer(self.settings.data_dir) if self.settings.correct_transcripts else None
         )
+        self.caches = models.caches.serve(models)  # none for a copy with other models
+        self._kb_seen: tuple[int, int] = (0, -1)
+        self._kb_version = ""
 
     def new_conversation(self) -> Conversation:
         """Empty history sized to the model's context."""
@@ -81,7 +86,8 @@ class VoiceChain:
         if transcript is None:
             if audio is None:
                 raise ValueError("run_turn needs audio or a transcript")
-            transcript = await self.models.stt.transcribe_all(audio)
+            with priority(Priority.FINAL):
+                transcript = await self.models.stt.transcribe_all(audio)
             latency.stt_ms = _ms(started)
         text = transcript.text.strip()
         if not text:
@@ -95,29 +101,44 @@ class VoiceChain:
                 transcript = transcript.model_copy(update={"text": fixed})
         yield TranscriptReady(transcript)
 
+        # A question that opens its conversation may have been answered before (answer_cache).
+        responses, cache_key, cached = self.caches.responses, None, None
+        if responses is not None and not conversation.turns:
+            cache_key = responses.key(text, voice, self._knowledge())
+            cached = await responses.get(cache_key) if cache_key else None
+
         step = time.perf_counter()
-        if nlu is None:
+        if cached is not None:
+            nlu = cached.nlu
+        elif nlu is None:
             nlu = await self.models.nlu.understand(text)
             latency.nlu_ms = _ms(step)
         yield Understood(nlu)
 
-        route = await self.models.router.route(ActionRequest(text=text, nlu=nlu))
-        latency.rag_ms = round(route.elapsed_ms, 1)
+        if cached is not None:
+            route = RouteResult(passages=cached.passages)
+        else:
+            route = await self.models.router.route(ActionRequest(text=text, nlu=nlu))
+            latency.rag_ms = round(route.elapsed_ms, 1)
         yield SourcesFound(route.passages)
 
         events: asyncio.Queue[TurnEvent | object] = asyncio.Queue()
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        spoken: list[str] = []  # the sentences of the answer, as shown
+        said_all: list[Said] = []  # the sentences of the answer
 
         async def say(said: Said) -> None:
             # Shown with digits and units; spoken with the numbers in words.
-            spoken.append(said.text)
+            said_all.append(said)
             await events.put(ResponseDelta(said.text + " "))
             await sentences.put(said.speech)
 
         async def write() -> None:
             step = time.perf_counter()
             try:
+                if cached is not None:
+                    for said in cached.sentences:
+                        await say(said)
+                    return
                 if route.answer:
                     pieces: AsyncIterator[str] = _single(route.answer)
                 else:
@@ -128,23 +149,37 @@ class VoiceChain:
                         messages, max_tokens=self.settings.llm_max_tokens
                     )
                 answer = GuardedAnswer(
-                    guard_for(route, text), max_sentences=self.settings.max_answer_sentences
+                    guard_for(route, text),
+                    max_sentences=self.settings.max_answer_sentences,
+                    first_clause_words=self.settings.first_clause_words,
                 )
-                async for said in guarded_sentences(pieces, answer):
-                    await say(said)
+                # The LLM writes the first clause: it goes before anyone's partial passes.
+                slot: contextlib.AbstractAsyncContextManager[None] = (
+                    contextlib.nullcontext()
+                    if route.answer
+                    else get_scheduler().slot("llm", Priority.FIRST_CLAUSE)
+                )
+                async with slot:
+                    async for said in guarded_sentences(pieces, answer):
+                        await say(said)
             finally:
-                if not route.answer:
+                if not route.answer and cached is None:
                     latency.llm_ms = _ms(step)
                 await sentences.put(None)
 
         async def speak() -> None:
+            level = Priority.FIRST_CLAUSE  # the first sentence: then the rest of the answer
             while (sentence := await sentences.get()) is not None:
                 step = time.perf_counter()
-                async for pcm in self.models.tts.synthesize(sentence, voice):
-                    if latency.first_audio_ms is None:
-                        latency.first_audio_ms = _ms(speech_end)
-                    await events.put(AudioOut(pcm, self.models.tts.sample_rate))
+                tts, cache = self.models.tts, self.caches.speech
+                # closed at once on barge-in, so its scheduler slot is given back at once
+                async with contextlib.aclosing(spoken(cache, tts, sentence, voice, level)) as pcms:
+                    async for pcm in pcms:
+                        if latency.first_audio_ms is None:
+                            latency.first_audio_ms = _ms(speech_end)
+                        await events.put(AudioOut(pcm, self.models.tts.sample_rate))
                 latency.tts_ms = round(latency.tts_ms + _ms(step), 1)
+                level = Priority.ANSWER
 
         tasks = [asyncio.create_task(write()), asyncio.create_task(speak())]
         watcher = asyncio.create_task(_signal_when_done(tasks, events))
@@ -161,9 +196,19 @@ class VoiceChain:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
 
-        response = " ".join(spoken)
+        response = " ".join(said.text for said in said_all)
+        if cache_key and responses is not None and cached is None and not route.abandoned:
+            await responses.put(cache_key, CachedAnswer(nlu, route.passages, said_all))
         latency.total_ms = _ms(speech_end)
         yield TurnFinished(response=response, latency=latency, passages=route.passages)
+
+    def _knowledge(self) -> str:
+        """The knowledge base's fingerprint, recomputed only when its passages change."""
+        passages = self.models.kb.passages
+        if self._kb_seen != (id(passages), len(passages)):
+            self._kb_seen = (id(passages), len(passages))
+            self._kb_version = knowledge_version(passages)
+        return self._kb_version
 
 
 async def _single(text: str) -> AsyncIterator[str]:

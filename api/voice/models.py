@@ -6,8 +6,10 @@ import asyncio
 import importlib.metadata
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from api.voice import scheduler as scheduling
+from api.voice.answer_cache import Caches
 from api.voice.facts.runtime import transcript_fixer
 from api.voice.kb import KnowledgeBase
 from api.voice.llm import LanguageModel, load_llm
@@ -37,6 +39,7 @@ class Models:
     router: Router
     vad: SileroVAD
     turn: TurnDetector
+    caches: Caches = field(default_factory=Caches)  # none unless built by ``load``
 
     @classmethod
     def load(cls, settings: Settings) -> Models:
@@ -53,7 +56,11 @@ class Models:
             transcript_fixer(settings.data_dir)
         warm_up(llm)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
-        return cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn)
+        loaded = cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn)
+        loaded.caches = Caches.from_settings(settings, loaded.describe(), owner=loaded)
+        # One scheduler per process: the sessions of every chain share the machine's cores.
+        scheduling.install(scheduling.Scheduler.from_settings(settings))
+        return loaded
 
     def describe(self) -> dict[str, str]:
         """Names and versions of the models in use (recorded with each captured turn)."""

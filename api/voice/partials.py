@@ -14,6 +14,7 @@ import re
 
 import numpy as np
 
+from api.voice.scheduler import Priority, get_scheduler, priority
 from api.voice.stt import SpeechToText
 from core.messages import Transcript, Word
 
@@ -62,9 +63,14 @@ class StreamingTranscriber:
         """One partial pass over ``audio`` (the whole utterance so far); returns the text.
 
         It may run alongside a final pass (which does not wait for it); then its words are
-        only shown, not committed.
+        only shown, not committed. Under load (``Scheduler.thin_partials``) the pass is skipped
+        and "" returned: nothing new to show; the next pass covers the audio skipped.
         """
-        words, result = await self._transcribe_tail(audio)
+        if get_scheduler().thin_partials():
+            get_scheduler().skipped_partials += 1
+            return ""
+        with priority(Priority.PARTIAL):
+            words, result = await self._transcribe_tail(audio)
         if self.finishing:
             return " ".join(w.text for w in (*self.committed, *words)).strip()
         horizon = audio.size / SAMPLE_RATE - MIN_TAIL_S
@@ -84,7 +90,8 @@ class StreamingTranscriber:
         """The final transcript: committed words plus one last pass over the rest."""
         self.finishing += 1
         try:
-            words, result = await self._transcribe_tail(audio)
+            with priority(Priority.FINAL):  # before anyone's partial passes
+                words, result = await self._transcribe_tail(audio)
         finally:
             self.finishing -= 1
         self.tail = words

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import numpy as np
 
 from api.voice.registry import Registry
+from api.voice.scheduler import get_scheduler
 from core.messages import Transcript
 from core.settings import Settings
 
@@ -31,10 +32,15 @@ class SpeechToText(ABC):
     async def transcribe_all(
         self, audio: np.ndarray, *, hotwords: list[str] | None = None, prompt: str | None = None
     ) -> Transcript:
-        """The whole utterance as one transcript."""
-        segments = [
-            segment async for segment in self.transcribe(audio, hotwords=hotwords, prompt=prompt)
-        ]
+        """The whole utterance as one transcript, in a slot of the process's scheduler.
+
+        The caller's ``scheduler.priority`` decides how soon the pass starts under load.
+        """
+        async with get_scheduler().slot("stt"):
+            segments = [
+                segment
+                async for segment in self.transcribe(audio, hotwords=hotwords, prompt=prompt)
+            ]
         words = [word for segment in segments for word in segment.words]
         logprob = sum(s.avg_logprob for s in segments) / len(segments) if segments else 0.0
         return Transcript(

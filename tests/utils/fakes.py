@@ -221,6 +221,9 @@ def fake_settings(settings: Settings, **overrides: Any) -> Settings:
             "turn_detector": "fake",
             "actions": {"scientific_query": [], "unit_conversion": [], "other": []},
             "correct_transcripts": False,
+            # answers and speech come from the fakes every time (tests of caches turn them on)
+            "response_cache": False,
+            "speech_cache": False,
             **overrides,
         }
     )

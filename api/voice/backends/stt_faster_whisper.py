@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import numpy as np
 from faster_whisper import WhisperModel
@@ -12,6 +14,27 @@ from api.voice.stt import SpeechToText
 from api.voice.threads import iterate_in_thread
 from core.messages import Transcript, Word
 from core.settings import Settings
+
+MARGIN_FRAMES = 100  # 1 s of the padding kept after the audio (100 mel frames a second)
+
+
+class FittedWindowWhisper(WhisperModel):
+    """Encodes the audio plus a margin, not a 30 s window padded with silence.
+
+    faster-whisper pads every segment's features to 3,000 frames (30 s) before the encoder,
+    whose cost follows that length; CTranslate2 accepts shorter inputs. The padding is the
+    all-zero columns after the audio: kept up to ``MARGIN_FRAMES``, rounded up to whole
+    seconds. A short question's end-of-turn pass then encodes 3 or 4 s instead of 30.
+    """
+
+    def encode(self, features: np.ndarray) -> Any:
+        """The encoder over the audio's frames and the margin only."""
+        if features.ndim == 2:
+            content = np.flatnonzero(np.any(features != 0, axis=0))
+            end = int(content[-1]) + 1 if content.size else 0
+            frames = min(features.shape[-1], math.ceil((end + MARGIN_FRAMES) / 100) * 100)
+            features = np.ascontiguousarray(features[:, :frames])
+        return super().encode(features)
 
 
 class FasterWhisperSTT(SpeechToText):
@@ -24,7 +47,8 @@ class FasterWhisperSTT(SpeechToText):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model_path = settings.resolved_stt_model_path()
-        self.model = WhisperModel(
+        model = FittedWindowWhisper if settings.stt_fitted_window else WhisperModel
+        self.model = model(
             str(self.model_path),
             device=settings.stt_device,
             compute_type=settings.stt_compute_type,

@@ -29,10 +29,12 @@ class Said:
 class GuardedAnswer:
     """Feed LLM pieces, get back checked sentences; ``done`` once the answer must stop."""
 
-    def __init__(self, guard: NumberGuard, *, max_sentences: int) -> None:
+    def __init__(
+        self, guard: NumberGuard, *, max_sentences: int, first_clause_words: int = 6
+    ) -> None:
         self.guard = guard
         self.max_sentences = max_sentences
-        self.splitter = SentenceSplitter()
+        self.splitter = SentenceSplitter(first_clause_words=first_clause_words)
         self.sentences = 0
         self.done = False
         self.replaced = 0
