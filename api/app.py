@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.routes import admin, health, me, voice
-from api.routes.errors import json_error
+from api.routes.errors import ApiError, api_error_handler, json_error
 from api.routes.limits import Limits
 from api.routes.voice import SessionManager
 from api.security import SecurityHeaders
@@ -54,18 +54,13 @@ async def _load(settings: Settings, state: ModelState) -> None:
         state.error = f"{type(exc).__name__}: {exc}"
 
 
-async def _admin_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, admin.AdminError)
-    return admin.error_response(exc)
-
-
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 with the first problem in words, in the service's error shape."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
-    message = f"{where}: {first['msg']}"
-    return json_error(422, "invalid_request", message)
+    error = ApiError(f"{where}: {first['msg']}", code="invalid_request", status=422)
+    return json_error(error, error.status)
 
 
 def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:
@@ -96,7 +91,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(voice.router)
     app.include_router(me.router)
     app.include_router(admin.router)
-    app.add_exception_handler(admin.AdminError, _admin_error)
+    app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from api.routes.deps import SettingsDep
 from api.routes.limits import client_of
 from api.voice.chain import VoiceChain
 from api.voice.protocol import (
@@ -38,6 +39,7 @@ from api.voice.protocol import (
     check_audio_frame,
     parse_client_message,
 )
+from api.voice.server_events import Emitter, ErrorEvent, ReadyEvent, Send, to_wire
 from api.voice.session import VoiceSession
 from core.settings import VOICES, Settings
 from core.tokens import TokenError, verify_token
@@ -118,15 +120,14 @@ def _origin_allowed(websocket: WebSocket, settings: Settings) -> bool:
 
 
 async def _refuse(websocket: WebSocket, code: str, message: str, close_code: int) -> None:
-    await websocket.send_json({"type": "error", "code": code, "message": message})
+    await websocket.send_json(to_wire(ErrorEvent(code=code, message=message)))
     await websocket.close(close_code)
 
 
 @router.websocket("/v1/voice")
-async def voice(websocket: WebSocket) -> None:
+async def voice(websocket: WebSocket, settings: SettingsDep) -> None:
     """Admit the client, then run its session until it stops, fails or goes idle."""
     app = websocket.app
-    settings: Settings = app.state.settings
     manager: SessionManager = app.state.sessions
     await websocket.accept()
     if not _origin_allowed(websocket, settings):
@@ -182,10 +183,11 @@ class _Connection:
         websocket: WebSocket,
         settings: Settings,
         chain: VoiceChain,
-        send: Any,
+        send: Send,
         manager: SessionManager,
     ) -> None:
         self.websocket, self.settings, self.chain, self.send = websocket, settings, chain, send
+        self.emit = Emitter(send)
         self.manager = manager
         self.session: VoiceSession | None = None
         self.frames = Budget(settings.max_frames_per_s, 2.0 * settings.max_frames_per_s)
@@ -206,7 +208,7 @@ class _Connection:
             await self._receive_loop()
         except Exception:  # a bug, not the client's doing: say so rather than close with 1000
             log.exception("voice connection failed")
-            await self.send({"type": "error", "code": "internal_error", "message": "server error"})
+            await self.emit.error("internal_error", "server error")
             self.close_code = CLOSE_INTERNAL
 
     def _timeout(self) -> float:
@@ -214,7 +216,7 @@ class _Connection:
         if self.session is None:
             return max(0.0, self.start_deadline - now)
         timeout = self.last_input + self.settings.idle_timeout_s - now
-        if self.session.utterance is not None:
+        if self.session.in_utterance:
             timeout = min(timeout, self.last_input + self.audio_gap_s - now)
         return max(0.0, timeout)
 
@@ -222,16 +224,16 @@ class _Connection:
         """Handle a receive timeout; True when the connection should close."""
         if self.session is None:
             message = f"send start within {self.settings.start_timeout_s:g} s of connecting"
-            await self.send({"type": "error", "code": "start_timeout", "message": message})
+            await self.emit.error("start_timeout", message)
             self.close_code = CLOSE_POLICY
             return True
         if time.monotonic() - self.last_input >= self.settings.idle_timeout_s:
             if self.session.answer_playing():  # the client is listening, not idle
                 self.last_input = time.monotonic()  # the idle clock starts again
                 return False
-            await self.send({"type": "error", "code": "idle_timeout", "message": "no input"})
+            await self.emit.error("idle_timeout", "no input")
             return True
-        if self.session.utterance is not None:  # the audio stopped mid-utterance
+        if self.session.in_utterance:  # the audio stopped mid-utterance
             await self.session.on_message(EndOfSpeech(type="end_of_speech"))
         return False  # (or the utterance ended meanwhile: nothing to do)
 
@@ -251,13 +253,13 @@ class _Connection:
             try:
                 if not self.frames.take():
                     self.close_code = CLOSE_POLICY
-                    raise ProtocolError("rate_limited", "too many frames; slow down")
+                    raise ProtocolError("too many frames; slow down", code="rate_limited")
                 if message.get("bytes") is not None:
                     await self._audio(message["bytes"])
                 elif message.get("text") is not None and await self._control(message["text"]):
                     return
             except ProtocolError as exc:
-                await self.send({"type": "error", "code": exc.code, "message": str(exc)})
+                await self.emit(ErrorEvent.of(exc))
                 if exc.code == "frame_too_large":
                     self.close_code = CLOSE_TOO_BIG
                 if self.close_code != CLOSE_NORMAL:  # set by the errors that end a connection
@@ -270,13 +272,10 @@ class _Connection:
     async def _audio(self, frame: bytes) -> None:
         check_audio_frame(frame)
         if self.session is None:
-            raise ProtocolError("not_started", "send a start message before audio")
+            raise ProtocolError("send a start message before audio", code="not_started")
         if not self.audio.take(len(frame) / BYTES_PER_S):
             self.close_code = CLOSE_POLICY
-            raise ProtocolError(
-                "rate_limited",
-                f"audio faster than {self.settings.max_audio_rate:g}x real time; slow down",
-            )
+            raise ProtocolError(f"audio faster than {self.settings.max_audio_rate:g}x real time; slow down", code="rate_limited")
         if frame:
             await self.session.on_audio(frame)
 
@@ -287,11 +286,11 @@ class _Connection:
             return True
         if self.session is None:
             if not isinstance(message, Start):
-                raise ProtocolError("not_started", "the first message must be start")
+                raise ProtocolError("the first message must be start", code="not_started")
             user = self._authorize(message)
             if not self.manager.admit(self.websocket):
                 self.close_code = CLOSE_TRY_AGAIN
-                raise ProtocolError("busy", "too many sessions; try again later")
+                raise ProtocolError("too many sessions; try again later", code="busy")
             models = self.chain.models
             self.session = VoiceSession(
                 user=user,
@@ -303,15 +302,10 @@ class _Connection:
                 start=message,
             )
             self.manager.sockets[self.websocket] = self.session
-            await self.send(
-                {
-                    "type": "ready",
-                    "session_id": self.session.session_id,
-                    "sample_rate_in": 16_000,
-                    "voices": list(VOICES),
-                    "voice": self.session.voice,
-                }
+            ready = ReadyEvent(
+                session_id=self.session.session_id, voices=list(VOICES), voice=self.session.voice
             )
+            await self.emit(ready)
             return False
         await self.session.on_message(message)
         return False
@@ -324,4 +318,4 @@ class _Connection:
             return verify_token(start.token or "", self.settings.token_secret)
         except TokenError as exc:
             self.close_code = CLOSE_POLICY
-            raise ProtocolError("unauthorized", f"a valid token is required ({exc})") from exc
+            raise ProtocolError(f"a valid token is required ({exc})", code="unauthorized") from exc
