@@ -20,10 +20,14 @@ class ApiError(VoiceServiceError):
         self.status = status
 
 
+def error_body(error: VoiceServiceError) -> dict[str, str]:
+    """The ``{"code", "message"}`` object every HTTP error answer holds under ``error``."""
+    return {"code": error.code, "message": str(error)}
+
+
 def json_error(error: VoiceServiceError, status: int) -> JSONResponse:
-    """The JSON answer to ``error``: the only place the HTTP error shape is built."""
-    body = {"error": {"code": error.code, "message": str(error)}}
-    return JSONResponse(body, status_code=status)
+    """The JSON answer to ``error``."""
+    return JSONResponse({"error": error_body(error)}, status_code=status)
 
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:

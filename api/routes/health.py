@@ -7,6 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.routes.errors import error_body
+from core.errors import VoiceServiceError
+
 router = APIRouter(tags=["health"])
 
 
@@ -23,8 +26,6 @@ async def readyz(request: Request) -> JSONResponse | dict[str, Any]:
     if state.models is not None:
         return {"status": "ready", "models": state.models.describe()}
     if state.error is not None:
-        return JSONResponse(
-            {"status": "failed", "error": {"code": "models_failed", "message": state.error}},
-            status_code=503,
-        )
+        error = VoiceServiceError(state.error, code="models_failed")
+        return JSONResponse({"status": "failed", "error": error_body(error)}, status_code=503)
     return JSONResponse({"status": "loading"}, status_code=503)
