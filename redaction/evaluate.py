@@ -77,7 +77,9 @@ def load_dataset(path: Path) -> list[Example]:
             continue
         try:
             row = json.loads(line)
-            spans = [LabelledSpan(e["type"], int(e["start"]), int(e["end"])) for e in row["entities"]]
+            spans = [
+                LabelledSpan(e["type"], int(e["start"]), int(e["end"])) for e in row["entities"]
+            ]
             part = str(row.get("part", DEFAULT_PART))
             examples.append(Example(str(row["text"]), spans, str(row.get("form", "")), part))
         except (ValueError, KeyError, TypeError) as exc:
@@ -85,7 +87,9 @@ def load_dataset(path: Path) -> list[Example]:
     return examples
 
 
-def score(gold: Sequence[list[LabelledSpan]], predicted: Sequence[list[LabelledSpan]]) -> dict[str, Counts]:
+def score(
+    gold: Sequence[list[LabelledSpan]], predicted: Sequence[list[LabelledSpan]]
+) -> dict[str, Counts]:
     """Per-type counts over all texts: a prediction matches an overlapping labelled span."""
     counts = {kind: Counts() for kind in TYPES}
     for labelled, found in zip(gold, predicted, strict=True):

@@ -20,8 +20,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
-from api.routes.errors import ApiError
 from api.routes.deps import LimitsDep, SettingsDep
+from api.routes.errors import ApiError
 from api.routes.limits import client_of
 from capture.models import ReviewBatch, ReviewItem
 from capture.store import ObjectNotFound
@@ -67,7 +67,9 @@ def requires(role: Role) -> Callable[..., Awaitable[Caller]]:
             for name in counted:
                 limits.admin_failures.count(name)
             if blocked:
-                raise ApiError("too many failed attempts; wait a minute", code="rate_limited", status=429)
+                raise ApiError(
+                    "too many failed attempts; wait a minute", code="rate_limited", status=429
+                )
             raise ApiError("send Authorization: Bearer <api key>", code="unauthorized", status=401)
         if not caller.may(role):
             raise ApiError(f"this needs the {role} role", code="forbidden", status=403)
@@ -136,7 +138,9 @@ async def list_items(
 ) -> dict[str, Any]:
     """Items, oldest first, of one batch and/or one status."""
     if status is not None and status not in STATUSES:
-        raise ApiError(f"status must be one of {', '.join(STATUSES)}", code="invalid_request", status=422)
+        raise ApiError(
+            f"status must be one of {', '.join(STATUSES)}", code="invalid_request", status=422
+        )
 
     def load() -> list[dict[str, Any]]:
         query = select(ReviewItem).order_by(ReviewItem.id)
@@ -151,7 +155,9 @@ async def list_items(
 
 
 @router.get("/v1/admin/review/items/{item_id}", responses=ERRORS)
-async def get_item(item_id: ItemId, settings: SettingsDep, caller: Caller = Reviewer) -> dict[str, Any]:
+async def get_item(
+    item_id: ItemId, settings: SettingsDep, caller: Caller = Reviewer
+) -> dict[str, Any]:
     """The redacted transcript, response, flagged spans, metadata, decisions, audio URL."""
     try:
         return await asyncio.to_thread(item_detail, settings, item_id)
@@ -185,7 +191,9 @@ async def post_decision(
     except InvalidDecision as exc:
         raise ApiError(str(exc), code="invalid_request", status=422) from exc
     except RedactionError as exc:  # nothing was stored: a correction is kept only redacted
-        raise ApiError("the correction could not be redacted", code="redaction_failed", status=503) from exc
+        raise ApiError(
+            "the correction could not be redacted", code="redaction_failed", status=503
+        ) from exc
     return {"item": item}
 
 

@@ -275,7 +275,10 @@ class _Connection:
             raise ProtocolError("send a start message before audio", code="not_started")
         if not self.audio.take(len(frame) / BYTES_PER_S):
             self.close_code = CLOSE_POLICY
-            raise ProtocolError(f"audio faster than {self.settings.max_audio_rate:g}x real time; slow down", code="rate_limited")
+            raise ProtocolError(
+                f"audio faster than {self.settings.max_audio_rate:g}x real time; slow down",
+                code="rate_limited",
+            )
         if frame:
             await self.session.on_audio(frame)
 

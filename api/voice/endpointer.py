@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +60,7 @@ class Endpointer:
         recorder: UtteranceRecorder,
         emit: Emitter,
         partial_interval_ms: int,
-        on_silence: Callable[[int], Awaitable[None]],
+        on_silence: Callable[[int], Coroutine[Any, Any, None]],
     ) -> None:
         self.stt, self.end_of_turn, self.recorder, self.emit = stt, end_of_turn, recorder, emit
         self.interval_s = partial_interval_ms / 1000

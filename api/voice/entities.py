@@ -64,7 +64,9 @@ def find_quantities(text: str) -> list[NLUEntity]:
     for match in _BARE_NUMBER.finditer(text):
         if not any(s <= match.start() < e for s, e in taken):
             found.append(
-                NLUEntity(text=match.group(0), label="quantity", start=match.start(), end=match.end())
+                NLUEntity(
+                    text=match.group(0), label="quantity", start=match.start(), end=match.end()
+                )
             )
     return found
 

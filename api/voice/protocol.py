@@ -91,7 +91,9 @@ class ProtocolError(VoiceServiceError):
 def parse_client_message(text: str) -> ClientMessage:
     """Parse and validate one JSON text frame, or raise ``ProtocolError``."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_FRAME:
-        raise ProtocolError(f"text frames are limited to {MAX_TEXT_FRAME} bytes", code="message_too_large")
+        raise ProtocolError(
+            f"text frames are limited to {MAX_TEXT_FRAME} bytes", code="message_too_large"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -112,6 +114,8 @@ def parse_client_message(text: str) -> ClientMessage:
 def check_audio_frame(frame: bytes) -> None:
     """PCM16 mono: an even number of bytes, at most ``MAX_AUDIO_FRAME``."""
     if len(frame) > MAX_AUDIO_FRAME:
-        raise ProtocolError(f"audio frames are limited to {MAX_AUDIO_FRAME} bytes", code="frame_too_large")
+        raise ProtocolError(
+            f"audio frames are limited to {MAX_AUDIO_FRAME} bytes", code="frame_too_large"
+        )
     if len(frame) % 2:
         raise ProtocolError("audio frames are PCM16: an even number of bytes", code="bad_frame")

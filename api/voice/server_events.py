@@ -14,15 +14,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, TypeAdapter
-from pydantic import model_serializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from core.errors import VoiceServiceError
 from core.messages import Domain, Intent, Latency, NLUEntity, NLUResult
 from core.settings import VoiceName
 
-INPUT_SAMPLE_RATE = 16_000  # what the client sends: PCM16 mono
-AUDIO_FORMAT = "pcm16le"
 
 
 class _Event(BaseModel):
@@ -35,7 +39,7 @@ class ReadyEvent(_Event):
     type: Literal["ready"] = "ready"
     session_id: str = Field(description="this session's id")
     sample_rate_in: Literal[16000] = Field(
-        INPUT_SAMPLE_RATE, description="the sample rate of the audio to send (16000)"
+        16000, description="the sample rate of the audio to send (16000)"
     )
     voices: list[VoiceName] = Field(description="the voices a `start` may ask for")
     voice: VoiceName = Field(description="the voice of this session's answers")
@@ -74,22 +78,26 @@ class NluEvent(_Event):
 
 
 class ResponseDeltaEvent(_Event):
-    """The next piece of the answer's text (a sentence or first clause, once the number
-    guard has passed it; numbers shown in digits with units, while the voice says them in
-    words)."""
+    """The next piece of the answer's text.
+
+    A sentence or first clause, once the number guard has passed it; numbers are shown in
+    digits with units, while the voice says them in words.
+    """
 
     type: Literal["response_delta"] = "response_delta"
     text: str = Field(description="the next piece of the answer")
 
 
 class AudioStartEvent(_Event):
-    """The answer's audio follows as binary frames: at most 200 ms each, sent at most 0.4 s
-    ahead of real time."""
+    """The answer's audio follows as binary frames.
+
+    At most 200 ms each, sent at most 0.4 s ahead of real time.
+    """
 
     type: Literal["audio_start"] = "audio_start"
     turn_id: str = Field(description="the turn answered")
     sample_rate: int = Field(description="the audio's sample rate (22050 with Piper)")
-    format: Literal["pcm16le"] = Field(AUDIO_FORMAT, description="always `pcm16le`")
+    format: Literal["pcm16le"] = Field("pcm16le", description="always `pcm16le`")
 
 
 class AudioEndEvent(_Event):
@@ -114,8 +122,10 @@ class TurnEndEvent(_Event):
 
 
 class InterruptedEvent(_Event):
-    """The answer was cut off (barge-in or `interrupt`): drop any audio still queued for
-    playback."""
+    """The answer was cut off (barge-in or `interrupt`).
+
+    Drop any audio still queued for playback.
+    """
 
     type: Literal["interrupted"] = "interrupted"
     turn_id: str = Field(description="the turn whose answer stopped")
@@ -135,7 +145,7 @@ class InterruptedEvent(_Event):
 
 
 class ErrorEvent(_Event):
-    """Something went wrong; `docs/protocol.md` lists the codes and what follows each."""
+    """Something went wrong (the codes and what follows each: *Errors and closing*)."""
 
     type: Literal["error"] = "error"
     code: str = Field(description="machine-readable, stable")

@@ -10,7 +10,13 @@ from redaction.evaluate import Counts, LabelledSpan, load_dataset, score, stock_
 
 def test_an_overlapping_span_of_the_same_type_is_a_match() -> None:
     gold = [[LabelledSpan("CREDIT_CARD", 10, 29), LabelledSpan("PERSON", 40, 50)]]
-    found = [[LabelledSpan("CREDIT_CARD", 12, 35), LabelledSpan("US_SSN", 40, 50), LabelledSpan("PERSON", 60, 70)]]
+    found = [
+        [
+            LabelledSpan("CREDIT_CARD", 12, 35),
+            LabelledSpan("US_SSN", 40, 50),
+            LabelledSpan("PERSON", 60, 70),
+        ]
+    ]
     counts = score(gold, found)
     assert (counts["CREDIT_CARD"].tp, counts["CREDIT_CARD"].fp) == (1, 0)
     assert (counts["PERSON"].tp, counts["PERSON"].fp, counts["PERSON"].fn) == (0, 1, 1)

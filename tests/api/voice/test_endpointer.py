@@ -89,7 +89,10 @@ async def test_partials_come_while_the_user_speaks(settings: Settings) -> None:
     await rig.play(Script().say("how far is the moon", 1.0).audio())
     await asyncio.sleep(0.12)
     partials = [e for e in rig.sent if isinstance(e, dict)]
-    assert partials and partials[-1] == {"type": "partial_transcript", "text": "how far is the moon"}
+    assert partials and partials[-1] == {
+        "type": "partial_transcript",
+        "text": "how far is the moon",
+    }
     assert rig.endpointer.final_task is None  # no pause yet
     await rig.endpointer.close()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from api.voice.audio import float_to_pcm16
+from api.voice.audio import float_to_pcm16, pcm16_to_float
 from api.voice.recorder import PREROLL_S, UtteranceRecorder
 from tests.utils.fakes import FRAME, RATE, FakeVAD, Script
 
@@ -60,7 +60,7 @@ async def test_a_resumed_turn_is_put_before_the_utterance() -> None:
     recorder.prepend(earlier)
     assert recorder.samples == before + len(earlier) // 2
     assert recorder.audio().size == recorder.samples
-    assert np.array_equal(float_to_pcm16(recorder.audio()[: len(earlier) // 2]), earlier)
+    assert np.array_equal(recorder.audio()[: len(earlier) // 2], pcm16_to_float(earlier))
 
 
 async def test_the_length_limit_counts_the_utterance_only() -> None:

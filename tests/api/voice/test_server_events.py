@@ -115,7 +115,7 @@ def test_events_refuse_what_the_protocol_does_not_have() -> None:
     with pytest.raises(ValidationError):
         parse_server_event({"type": "audio_end", "turn_id": "t", "extra": 1})
     with pytest.raises(ValidationError):
-        InterruptedEvent(turn_id="t", resumed=False)  # type: ignore[arg-type]  # absent instead
+        InterruptedEvent(turn_id="t", resumed=False)  # absent instead
 
 
 def test_an_error_event_carries_the_code_and_message_of_the_error() -> None:
