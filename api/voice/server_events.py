@@ -28,7 +28,6 @@ from core.messages import Domain, Intent, Latency, NLUEntity, NLUResult
 from core.settings import VoiceName
 
 
-
 class _Event(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
