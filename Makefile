@@ -11,7 +11,7 @@ LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_WHEEL_STAMP := $(WHEELS)/.built-$(LLAMA_CPP_VERSION)
 
-.PHONY: install install-dev run test lint typecheck pytest services browser bench clean
+.PHONY: install install-dev run test lint typecheck pytest services browser compose bench clean
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -36,7 +36,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.llama
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.llama
-	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev]'
+	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev,learning,eval]'
 	touch $@ $(VENV)/.installed
 
 run: install
@@ -48,6 +48,9 @@ services:
 browser:
 	bash scripts/ensure-chromium.sh
 
+compose:
+	bash scripts/ensure-compose.sh
+
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,13 +61,14 @@ typecheck: install-dev
 pytest: install-dev
 	$(BIN)/pytest
 
-test: install-dev services browser lint typecheck pytest
+test: install-dev services browser compose lint typecheck pytest
 
 bench: install-dev
 	$(BIN)/voice-service bench-chain tests/data/speech/jfk.flac --runs 5
 	$(BIN)/voice-service nlu-eval tests/data/nlu_eval.jsonl
 	$(BIN)/voice-service redact-eval tests/data/pii_eval.jsonl
 	$(BIN)/voice-service qa-eval tests/data/qa_eval.jsonl
+	$(BIN)/voice-service eval --set tests/data/speech/turns --no-production --report var/reports/bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -18,11 +18,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.routes import admin, health, me, voice
+from api.routes import admin, evaluation, health, me, voice
 from api.routes.errors import ApiError, api_error_handler, json_error
-from api.routes.limits import Limits
 from api.routes.voice import SessionManager
 from api.security import SecurityHeaders
+from api.shared_state import LEASE_S, make_connections, shared_limits
 from api.voice.capture_sink import CaptureSink
 from api.voice.models import Models
 from core.errors import BackendUnavailable
@@ -54,6 +54,13 @@ async def _load(settings: Settings, state: ModelState) -> None:
         state.error = f"{type(exc).__name__}: {exc}"
 
 
+async def _refresh_leases(app: FastAPI) -> None:
+    """Keep this replica's connection leases alive in Redis (a no-op in process)."""
+    while True:
+        await asyncio.sleep(LEASE_S / 3)
+        await asyncio.to_thread(app.state.sessions.connections.refresh)
+
+
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 with the first problem in words, in the service's error shape."""
     assert isinstance(exc, RequestValidationError)
@@ -73,7 +80,9 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loader = None if state.models else asyncio.create_task(_load(settings, state))
+        leases = asyncio.create_task(_refresh_leases(app))
         yield
+        leases.cancel()
         await app.state.sessions.close_all()
         await state.capture.drain()  # turns and consent changes already handed over
         if loader is not None and not loader.done():
@@ -84,13 +93,17 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app = FastAPI(title="voice-service", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     app.state.model_state = state
-    app.state.sessions = SessionManager(settings.max_sessions, settings.max_connections_per_client)
-    app.state.limits = Limits()
+    per_client = settings.max_connections_per_client
+    connections = make_connections(settings.redis_url, per_client)
+    app.state.sessions = SessionManager(settings.max_sessions, per_client, connections)
+    app.state.limits = shared_limits(settings.redis_url)
+    app.state.draining = False  # POST /drainz (voice-service drain, a pod's preStop)
     app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(voice.router)
     app.include_router(me.router)
     app.include_router(admin.router)
+    app.include_router(evaluation.router)
     app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from learning.evaluation.html import STYLE_HASH
+
 _COMMON = "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; "
 _STRICT = "style-src 'self'; img-src 'self' data:; frame-ancestors 'none'"
 PAGE_POLICIES = {
@@ -17,6 +19,12 @@ PAGE_POLICIES = {
     "/policy.html": f"{_COMMON}script-src 'none'; connect-src 'none'; {_STRICT}",
 }
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"  # JSON answers render nothing
+# An evaluation report: no script, its one style block (by hash), its plots as data: images.
+REPORT_POLICY = (
+    f"default-src 'none'; style-src '{STYLE_HASH}'; img-src data:; base-uri 'none'; "
+    "form-action 'none'; frame-ancestors 'none'"
+)
+REPORTS = "/v1/admin/reports/"
 HEADERS = {
     b"x-frame-options": b"DENY",
     b"x-content-type-options": b"nosniff",
@@ -28,6 +36,8 @@ def policy_for(path: str) -> str | None:
     """The Content-Security-Policy for ``path`` (static files keep their page's)."""
     if path.startswith("/static/"):
         return None  # scripts and worklets run under the policy of the page that loads them
+    if path.startswith(REPORTS) and path.endswith("/report.html"):
+        return REPORT_POLICY
     return PAGE_POLICIES.get(path, API_POLICY)
 
 

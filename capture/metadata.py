@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.messages import Domain, Intent
 
-LATENCY_KEYS = ("stt_ms", "nlu_ms", "rag_ms", "llm_ms", "tts_ms", "total_ms")
+# first_audio_ms: end of the user's speech to the answer's first audio (0: none was sent)
+LATENCY_KEYS = ("stt_ms", "nlu_ms", "rag_ms", "llm_ms", "tts_ms", "total_ms", "first_audio_ms")
 
 
 def user_id_for(token: str, secret: str) -> str:

@@ -141,7 +141,9 @@ class DeadLetter(Base):
     task_id: Mapped[str] = mapped_column(String(64), unique=True)
     arguments: Mapped[dict[str, Any]]  # ids and keys only
     error: Mapped[str] = mapped_column(Text)
-    at: Mapped[datetime]
+    at: Mapped[datetime]  # the latest failure
+    failures: Mapped[int] = mapped_column(Integer, default=1)  # the same task failing again
+    replayed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # an operator's replay
 
 
 class AuditEntry(Base):
@@ -198,5 +200,24 @@ class ReviewDecision(Base):
     transcript: Mapped[str | None] = mapped_column(Text, nullable=True)  # the correction
     spans: Mapped[dict[str, Any]]  # {"items": [{start, end}]} for redact
     tags: Mapped[dict[str, Any]]  # {"items": [stt_error, ...]}
+    reviewer: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class VoiceRating(Base):
+    """A reviewer's 1-5 rating of an item's answer spoken in a voice (``review/ratings.py``)."""
+
+    __tablename__ = "voice_ratings"
+    __table_args__ = (UniqueConstraint("item_id", "reviewer", "voice", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[int] = mapped_column(Integer, index=True)
+    session_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
+    )
+    voice: Mapped[str] = mapped_column(String(32))
+    tts: Mapped[str] = mapped_column(String(200))  # the TTS version that spoke it
+    score: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
     reviewer: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]

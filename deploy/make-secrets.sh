@@ -17,5 +17,6 @@ umask 077
     echo "POSTGRES_PASSWORD=$(openssl rand -hex 24)"
     echo "MINIO_ROOT_PASSWORD=$(openssl rand -hex 24)"
     echo "MINIO_KMS_SECRET_KEY=voice-key:$(openssl rand -base64 32)"
+    echo "GRAFANA_ADMIN_PASSWORD=$(openssl rand -hex 24)"
 } > "$target"
 echo "wrote $target; keep a copy somewhere safe: without it the stored data cannot be read" >&2

@@ -30,6 +30,7 @@ SECRETS = (
     "MINIO_KMS_SECRET_KEY",
     "VOICE_STORAGE_KEY",
     "VOICE_USER_ID_SECRET",
+    "GRAFANA_ADMIN_PASSWORD",
 )
 
 
@@ -53,12 +54,18 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def compose(
-    tmp_path: Path, env: dict[str, str], *files: Path, args: tuple[str, ...] = ("config", "-q")
+    tmp_path: Path,
+    env: dict[str, str],
+    *files: Path,
+    args: tuple[str, ...] = ("config", "-q"),
+    profiles: tuple[str, ...] = (),
 ) -> subprocess.CompletedProcess[str]:
     """Compose on ``files`` with exactly ``env`` (an env file; no .env, no inherited vars)."""
     env_file = tmp_path / "compose.env"
     env_file.write_text("".join(f"{key}={value}\n" for key, value in env.items()))
     command = [*compose_command(), "--project-directory", str(ROOT), "--env-file", str(env_file)]
+    for profile in profiles:
+        command += ["--profile", profile]
     for file in files or (COMPOSE,):
         command += ["-f", str(file)]
     return subprocess.run(
@@ -71,8 +78,10 @@ def compose(
     )
 
 
-def resolved(tmp_path: Path, env: dict[str, str], *files: Path) -> dict[str, Any]:
-    done = compose(tmp_path, env, *files, args=("config",))
+def resolved(
+    tmp_path: Path, env: dict[str, str], *files: Path, profiles: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    done = compose(tmp_path, env, *files, args=("config",), profiles=profiles)
     assert done.returncode == 0, done.stderr
     loaded: dict[str, Any] = yaml.safe_load(done.stdout)
     return loaded
@@ -127,14 +136,21 @@ def test_no_secret_is_written_in_the_files() -> None:
 
 
 def test_only_loopback_ports_are_published(tmp_path: Path, secrets: dict[str, str]) -> None:
-    """The api and MinIO's console on 127.0.0.1 only; MinIO's S3 API, Redis, Postgres not at all."""
+    """The api and MinIO's console (and the monitoring profile's services) on 127.0.0.1 only;
+    MinIO's S3 API, Redis, Postgres not at all."""
     services = resolved(tmp_path, secrets)["services"]
     published = {
         (name, port(entry))
         for name, service in services.items()
         for entry in service.get("ports", [])
     }
-    assert published == {("api", "127.0.0.1:8003:8003"), ("minio", "127.0.0.1:9001:9001")}
+    assert published == {
+        ("api", "127.0.0.1:8003:8003"),
+        ("minio", "127.0.0.1:9001:9001"),
+        ("flower", "127.0.0.1:5555:5555"),
+        ("prometheus", "127.0.0.1:9090:9090"),
+        ("grafana", "127.0.0.1:3000:3000"),
+    }
 
 
 def test_minio_encrypts_what_the_service_asks_it_to(
@@ -237,7 +253,7 @@ def dockerfile_stages() -> list[dict[str, Any]]:
     return stages
 
 
-PINNED = re.compile(r"[\w./-]+:(\d+\.\d+(\.\d+)?[\w.-]*|RELEASE\.[\dTZ-]+)")
+PINNED = re.compile(r"[\w./-]+:(v?\d+\.\d+(\.\d+)?[\w.-]*|RELEASE\.[\dTZ-]+)")
 
 
 def test_the_image_builds_in_one_stage_and_runs_from_another() -> None:
@@ -279,3 +295,85 @@ def test_every_image_is_pinned_to_a_version() -> None:
 def test_the_build_context_leaves_out_secrets_and_local_state() -> None:
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".venv", "var"} <= set(ignored)
+
+
+# Celery operations and the monitoring profile
+
+MONITORING = ("flower", "prometheus", "grafana")
+
+
+def test_workers_and_beat_have_health_checks(tmp_path: Path, secrets: dict[str, str]) -> None:
+    services = resolved(tmp_path, secrets)["services"]
+    worker = " ".join(services["worker"]["healthcheck"]["test"])
+    # `config` writes a literal $ escaped ($$): the shell in the container sees $HOSTNAME
+    assert "celery -A workers inspect ping -d celery@$$HOSTNAME" in worker
+    beat = " ".join(services["beat"]["healthcheck"]["test"])
+    assert "celerybeat-schedule" in beat and "-mmin -10" in beat
+    # the schedule file is where the workers' configuration puts it, in the shared volume
+    from workers.config import make_app
+
+    settings = Settings(data_dir=Path("/data"), broker_url="redis://redis:6379/0", _env_file=None)  # type: ignore[call-arg]
+    app = make_app(settings)
+    assert Path(app.conf.beat_schedule_filename).parent == Path("/data")
+    assert app.conf.beat_max_loop_interval * 3 <= 10 * 60  # rewritten well within 10 minutes
+    assert "worker" in " ".join(services["worker"]["command"])  # -E: voice-service worker
+
+
+def test_the_worker_command_has_task_events_on_a_real_broker() -> None:
+    from api.cli.worker import worker_command
+
+    assert "-E" in worker_command(events=True) and "-E" not in worker_command()
+    command = worker_command(queues=["capture"])
+    assert command[command.index("-Q") + 1] == "capture"
+
+
+def test_a_worker_of_unknown_queues_is_refused_in_one_line() -> None:
+    from api.cli.worker import parse_queues
+    from core.errors import VoiceServiceError
+    from workers.config import QUEUES
+
+    assert parse_queues("capture, review") == ["capture", "review"]
+    assert parse_queues(",".join(QUEUES)) == list(QUEUES)
+    for wrong in ("capture,nope", "", ","):
+        with pytest.raises(VoiceServiceError, match="choose from capture, redaction"):
+            parse_queues(wrong)
+
+
+def test_the_monitoring_profile_adds_flower_prometheus_and_grafana(
+    tmp_path: Path, secrets: dict[str, str]
+) -> None:
+    env = secrets
+    assert compose(tmp_path, env, profiles=("monitoring",)).returncode == 0
+    services = resolved(tmp_path, env, profiles=("monitoring",))["services"]
+    assert set(MONITORING) <= set(services)
+    published = {
+        (name, port(entry)) for name in MONITORING for entry in services[name].get("ports", [])
+    }
+    assert published == {
+        ("flower", "127.0.0.1:5555:5555"),
+        ("prometheus", "127.0.0.1:9090:9090"),
+        ("grafana", "127.0.0.1:3000:3000"),
+    }
+    assert services["flower"]["environment"]["CELERY_BROKER_URL"] == "redis://redis:6379/0"
+    mounts = {mount_target(v) for v in services["prometheus"]["volumes"]}
+    assert "/etc/prometheus" in mounts
+    assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
+    grafana = {mount_target(v) for v in services["grafana"]["volumes"]}
+    assert "/etc/grafana/provisioning" in grafana
+    assert "/var/lib/grafana/dashboards/voice-service.json" in grafana
+    password = services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"]
+    assert password == secrets["GRAFANA_ADMIN_PASSWORD"]
+    for name, service in services.items():  # off unless asked for (Compose 1.29 lists them all)
+        assert service.get("profiles", []) == (["monitoring"] if name in MONITORING else []), name
+
+
+def test_grafana_is_provisioned_with_prometheus_and_the_dashboard_folder() -> None:
+    provisioning = ROOT / "deploy" / "grafana" / "provisioning"
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert source["type"] == "prometheus" and source["url"] == "http://prometheus:9090"
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "voice-service.yml").read_text())[
+        "providers"
+    ]
+    assert provider["options"]["path"] == "/var/lib/grafana/dashboards"

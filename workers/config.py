@@ -17,6 +17,8 @@ from core.folders import data_folder
 from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
+DATASETS = "datasets"  # long exports, on workers of their own: ``worker --queues datasets``
+ALL_QUEUES = (*QUEUES, DATASETS)  # what ``worker --queues`` may name
 CHAIN = (  # the capture chain, in order: task name and queue
     ("capture.encode", "capture"),
     ("capture.redact", "redaction"),
@@ -31,6 +33,8 @@ OTHER_ROUTES = (  # tasks outside the chain
     ("capture.sweep", "capture"),
     ("capture.expire", "persist"),
     ("review.build_batch", "review"),
+    ("dataset.export", DATASETS),
+    ("evaluation.weekly_report", "review"),
 )
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
@@ -38,13 +42,22 @@ VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
 
 def weekly(settings: Settings) -> crontab:
     """``VOICE_REVIEW_BATCH_CRON`` (minute hour day-of-month month day-of-week, UTC)."""
-    minute, hour, day_of_month, month, day_of_week = settings.review_batch_cron.split()
+    return cron(settings.review_batch_cron)
+
+
+def cron(expression: str) -> crontab:
+    """A five-field cron expression (minute hour day-of-month month day-of-week, UTC)."""
+    minute, hour, day_of_month, month, day_of_week = expression.split()
     return crontab(minute, hour, day_of_week, day_of_month, month)
 
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app for ``settings``."""
-    app = Celery("voice-service", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    app = Celery(
+        "voice-service",
+        broker=settings.resolved_broker_url(),
+        include=["workers.tasks", "workers.datasets"],
+    )
     transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if settings.resolved_broker_url().startswith("filesystem"):
         folder = data_folder(settings, "broker")
@@ -61,7 +74,7 @@ def make_app(settings: Settings) -> Celery:
         # One direct exchange per queue: with Celery's default (every queue bound to the
         # default exchange under one key) a message would reach all four queues.
         task_queues=[
-            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in ALL_QUEUES
         ],
         task_default_queue="capture",
         task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
@@ -90,16 +103,30 @@ def make_app(settings: Settings) -> Celery:
                 "schedule": crontab(hour=settings.retention_hour_utc, minute=0),
             },
             "review-batch": {"task": "review.build_batch", "schedule": weekly(settings)},
+            "evaluation-report": {
+                "task": "evaluation.weekly_report",
+                "schedule": cron(settings.eval_report_cron),
+            },
         },
         timezone="UTC",
+        # beat wakes at least every minute and writes its schedule file every 3 minutes:
+        # the file's age is beat's health check (docker-compose.yml, deploy/k8s)
+        beat_max_loop_interval=60,
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
     )
     return app
 
 
-def enqueue_capture(celery: Celery, turn_id: str) -> None:
-    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel)."""
-    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name, _ in CHAIN]
+def enqueue_capture(celery: Celery, turn_id: str, start: str = CHAIN[0][0]) -> None:
+    """Start the chain for a spooled turn on ``celery``'s broker (ids only travel).
+
+    ``start`` names the first step (a replay resumes where results are already staged).
+    """
+    names = [name for name, _ in CHAIN]
+    if start not in names:
+        raise ValueError(f"{start!r} is not a step of the capture chain")
+    steps = names[names.index(start) :]
+    signatures = [celery.signature(name, args=(turn_id,), immutable=True) for name in steps]
     chain(*signatures).apply_async()
 
 
@@ -113,3 +140,8 @@ def enqueue_feedback(
 ) -> None:
     """Record feedback on a turn already handed to the capture chain."""
     celery.send_task("capture.feedback", args=(turn_id, value, event_id, at.isoformat()))
+
+
+def enqueue_dataset_export(celery: Celery, options: dict[str, object]) -> str:
+    """A dataset export on the ``datasets`` queue (``options``: ExportOptions as JSON); its id."""
+    return str(celery.send_task("dataset.export", args=(options,)).id)

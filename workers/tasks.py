@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from celery import Task
 from celery.exceptions import Ignore
 from sqlalchemy.exc import OperationalError
 
-from capture import erasure, pipeline
+from capture import deadletters, erasure, pipeline
 from capture.consent import ConsentOutbox
 from capture.feedback import apply_feedback
-from capture.models import DeadLetter
 from capture.spool import Spool
 from capture.store import ObjectNotFound, StoreError
-from core.db import session_scope
 from core.settings import Settings, get_settings
+from learning.evaluation.weekly import weekly_report
 from review.batches import build_batch
 from workers.config import MAX_COUNTDOWN_S, enqueue_capture, enqueue_consent, make_app
 
@@ -33,18 +32,10 @@ def _dead_letter(task: Task, arguments: dict[str, Any], error: BaseException) ->
     """Record a task that will not succeed; a chain stops here."""
     log.error("%s gave up on %s: %s", task.name, arguments, type(error).__name__)
     try:
-        with session_scope(get_settings()) as session:
-            task_id = task.request.id or str(arguments)
-            if session.query(DeadLetter).filter_by(task_id=task_id).first() is None:
-                session.add(
-                    DeadLetter(
-                        task=task.name,
-                        task_id=task_id[:64],
-                        arguments=arguments,
-                        error=f"{type(error).__name__}: {error}"[:2000],
-                        at=datetime.now(UTC),
-                    )
-                )
+        task_id = task.request.id or str(arguments)
+        deadletters.record(
+            get_settings(), task.name, task_id, arguments, f"{type(error).__name__}: {error}"
+        )
     except Exception:  # the database is down too: the spool keeps the turn for the sweep
         log.exception("could not record the dead letter")
 
@@ -94,7 +85,7 @@ def feedback(self: Task, turn_id: str, value: str | None, event_id: str, at: str
         lambda: apply_feedback(
             get_settings(), turn_id, value, event_id, datetime.fromisoformat(at)
         ),
-        {"turn_id": turn_id, "event_id": event_id},
+        {"turn_id": turn_id, "value": value, "event_id": event_id, "at": at},
     )
 
 
@@ -126,3 +117,10 @@ def build_review_batch(self: Task, now: str | None = None) -> None:
     """The weekly review batch (``now``, ISO 8601, moves the clock for tests)."""
     when = datetime.fromisoformat(now) if now else None
     _run(self, lambda: build_batch(get_settings(), when), {"now": now})
+
+
+@app.task(bind=True, name="evaluation.weekly_report", max_retries=MAX_RETRIES)
+def evaluation_report(self: Task, now: str | None = None) -> None:
+    """The weekly evaluation report, to the object store (``now``, ISO 8601, for tests)."""
+    when = datetime.fromisoformat(now) if now else None
+    _run(self, lambda: log.info("report %s", weekly_report(get_settings(), when)), {"now": now})

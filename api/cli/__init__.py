@@ -22,8 +22,14 @@ from api.cli import (
     ask,
     bench,
     bench_capture,
+    capture_status,
+    dataset,
     db,
+    deadletters,
+    drain,
+    evaluate,
     kb,
+    loadtest,
     nlu,
     qa_eval,
     redact,
@@ -33,6 +39,7 @@ from api.cli import (
     token,
     worker,
 )
+from api.cli.database import ensure_database
 from core.errors import VoiceServiceError
 from core.settings import Settings
 
@@ -51,6 +58,12 @@ COMMANDS: list[ModuleType] = [
     admin,
     redact,
     qa_eval,
+    dataset,
+    deadletters,
+    capture_status,
+    loadtest,
+    drain,
+    evaluate,
 ]
 
 
@@ -74,6 +87,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be fetched at run time
     try:
         settings = Settings()
+        if getattr(args, "needs_database", False):
+            ensure_database(settings)
         return int(args.run(args, settings))
     except KeyboardInterrupt:
         return 130
@@ -93,6 +108,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _first_error(exc: ValidationError) -> str:
+    """The first problem, naming the variable to change.
+
+    Settings that contradict each other name their variables in the message itself.
+    """
     error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"]) or "settings"
-    return f"{where}: {error['msg']}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not error["loc"]:
+        return message
+    return f"VOICE_{str(error['loc'][0]).upper()}: {message}"

@@ -17,16 +17,16 @@ def add_parser(subparsers: Any) -> None:
     create = actions.add_parser("create-key", help="make a key and print it (once)")
     create.add_argument("--role", choices=ROLES, required=True)
     create.add_argument("--name", required=True)
-    create.set_defaults(run=run_create)
+    create.set_defaults(run=run_create, needs_database=True)
     listing = actions.add_parser("list-keys", help="id, name, role, created, last used")
-    listing.set_defaults(run=run_list)
+    listing.set_defaults(run=run_list, needs_database=True)
     revoke = actions.add_parser("revoke-key", help="revoke a key by id")
     revoke.add_argument("id", type=int)
-    revoke.set_defaults(run=run_revoke)
+    revoke.set_defaults(run=run_revoke, needs_database=True)
     review = subparsers.add_parser("review", help="the manual-review queue")
     review_actions = review.add_subparsers(dest="action", required=True, metavar="ACTION")
     batch = review_actions.add_parser("build-batch", help="batch the pending items now")
-    batch.set_defaults(run=run_build_batch)
+    batch.set_defaults(run=run_build_batch, needs_database=True)
 
 
 def run_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -54,7 +54,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if wants_embedded_worker(settings):
         worker = subprocess.Popen(  # noqa: S603 - our own command
             # its own process group: serve stops it (and its pool and beat) as a whole
-            worker_command(beat=True),
+            worker_command(
+                beat=True, events=not settings.resolved_broker_url().startswith("filesystem")
+            ),
             preexec_fn=_die_with_parent,
             start_new_session=True,
         )

@@ -6,7 +6,8 @@ is not one of those proxies (addresses further left could be written by anyone).
 own proxy-header handling is off (``voice-service serve``), so this is the only place a
 forwarded address is believed.
 
-The limiters live on ``app.state.limits``: one set per application, none shared by modules.
+The limiters live on ``app.state.limits``: one set per application, none shared by modules;
+with ``VOICE_REDIS_URL`` set they count in Redis, for every replica (``api/shared_state.py``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pydantic import IPvAnyNetwork
 from starlette.requests import HTTPConnection
@@ -48,6 +50,18 @@ def client_of(connection: HTTPConnection) -> str:
         if not _trusted(hop, proxies):
             return hop[:MAX_CLIENT_CHARS]
     return hops[0][:MAX_CLIENT_CHARS] if hops else peer
+
+
+class Limiter(Protocol):
+    """At most so many counted events per key in a sliding window (here or in Redis)."""
+
+    def blocked(self, key: str) -> bool:
+        """Whether ``key`` has used up its allowance."""
+        ...
+
+    def count(self, key: str) -> None:
+        """Count one event."""
+        ...
 
 
 class ClientLimiter:
@@ -98,13 +112,13 @@ ERASURES_PER_USER = 10
 class Limits:
     """The application's limiters."""
 
-    admin_failures: ClientLimiter = field(
+    admin_failures: Limiter = field(
         default_factory=lambda: ClientLimiter(FAILURES_ALLOWED, FAILURE_WINDOW_S)
     )
-    erasure_by_address: ClientLimiter = field(
+    erasure_by_address: Limiter = field(
         default_factory=lambda: ClientLimiter(FAILURES_ALLOWED, FAILURE_WINDOW_S)
     )
-    erasures: ClientLimiter = field(
+    erasures: Limiter = field(
         default_factory=lambda: ClientLimiter(ERASURES_PER_USER, FAILURE_WINDOW_S)
     )
 

@@ -16,13 +16,13 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import Counter
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.routes.deps import SettingsDep
 from api.routes.limits import client_of
+from api.shared_state import Connections, LocalConnections
 from api.voice.chain import VoiceChain
 from api.voice.protocol import (
     CLOSE_GOING_AWAY,
@@ -41,6 +41,7 @@ from api.voice.protocol import (
 )
 from api.voice.server_events import Emitter, ErrorEvent, ReadyEvent, Send, to_wire
 from api.voice.session import VoiceSession
+from api.voice.turn_detector import TurnTiming
 from core.settings import VOICES, Settings
 from core.tokens import TokenError, verify_token
 
@@ -53,19 +54,20 @@ BYTES_PER_S = 16_000 * 2  # PCM16 mono 16 kHz
 class SessionManager:
     """The open connections of this process and its sessions, bounded by ``max_sessions``."""
 
-    def __init__(self, limit: int, per_client: int) -> None:
+    def __init__(self, limit: int, per_client: int, connections: Connections | None = None) -> None:
         self.limit, self.per_client = limit, per_client
         self.sockets: dict[WebSocket, VoiceSession | None] = {}  # every open connection
-        self.clients: dict[WebSocket, str] = {}
-        self.per_address: Counter[str] = Counter()
+        self.clients: dict[WebSocket, tuple[str, str]] = {}  # client address and its lease
+        # open connections per address: in Redis when replicas share it (api/shared_state.py)
+        self.connections = connections or LocalConnections(per_client)
         self.admitted: set[WebSocket] = set()
 
     def connect(self, websocket: WebSocket, client: str) -> bool:
         """Count an open connection of ``client``, unless it has too many open already."""
-        if self.per_address[client] >= self.per_client:
+        lease = self.connections.acquire(client)
+        if lease is None:
             return False
-        self.per_address[client] += 1
-        self.clients[websocket] = client
+        self.clients[websocket] = (client, lease)
         self.sockets[websocket] = None
         return True
 
@@ -80,11 +82,9 @@ class SessionManager:
         """Forget a finished connection."""
         self.sockets.pop(websocket, None)
         self.admitted.discard(websocket)
-        client = self.clients.pop(websocket, None)
-        if client is not None:
-            self.per_address[client] -= 1
-            if self.per_address[client] <= 0:
-                del self.per_address[client]
+        held = self.clients.pop(websocket, None)
+        if held is not None:
+            self.connections.release(*held)
 
     async def close_all(self) -> None:
         """Graceful shutdown: cancel every turn, tell each client the server is going away."""
@@ -136,6 +136,9 @@ async def voice(websocket: WebSocket, settings: SettingsDep) -> None:
     models = app.state.model_state.models
     if models is None:
         await _refuse(websocket, "not_ready", "models are still loading", CLOSE_TRY_AGAIN)
+        return
+    if getattr(app.state, "draining", False):  # POST /drainz: this replica is stopping
+        await _refuse(websocket, "draining", "this server is stopping; reconnect", CLOSE_TRY_AGAIN)
         return
     if not manager.connect(websocket, client_of(websocket)):
         message = "too many open connections from this address"
@@ -198,7 +201,7 @@ class _Connection:
         # an utterance, the client has stopped sending (end of a clip, a muted or stalled
         # microphone) and no silence will come to end the turn, so it ends as with
         # end_of_speech. Without this the turn waited for frames until the idle timeout.
-        self.audio_gap_s = settings.incomplete_turn_silence_ms / 1000
+        self.audio_gap_s = TurnTiming.from_settings(settings).longest_ms / 1000
         self.errors = 0
         self.close_code = CLOSE_NORMAL
 
@@ -291,6 +294,9 @@ class _Connection:
             if not isinstance(message, Start):
                 raise ProtocolError("the first message must be start", code="not_started")
             user = self._authorize(message)
+            if getattr(self.websocket.app.state, "draining", False):
+                self.close_code = CLOSE_TRY_AGAIN
+                raise ProtocolError("this server is stopping; reconnect", code="draining")
             if not self.manager.admit(self.websocket):
                 self.close_code = CLOSE_TRY_AGAIN
                 raise ProtocolError("too many sessions; try again later", code="busy")

@@ -16,6 +16,7 @@ import { createItemView } from "./review-item.js";
 import { createPlayer } from "./review-player.js";
 import { installShortcuts } from "./review-shortcuts.js";
 import { loadStats } from "./review-stats.js";
+import { createVoiceRating } from "./review-voice.js";
 
 const KEY_STORAGE = "voice-admin-key";
 const store = storage("sessionStorage"); // the key lasts until the page is left where disabled
@@ -35,9 +36,12 @@ const ids = {
   redact: "redact", reject: "reject", prev: "prev", next: "next", historyCount: "history-count",
   history: "history", metadata: "metadata", stats: "stats", statsBody: "stats-body",
   rejectDialog: "reject-dialog", rejectCancel: "reject-cancel", rejectConfirm: "reject-confirm",
+  voiceSection: "voice-rating", ratingVoice: "rating-voice", playAnswer: "play-answer",
+  answerAudio: "answer-audio", ratingLine: "rating-line",
 };
 const els = Object.fromEntries(Object.entries(ids).map(([name, id]) => [name, $(id)]));
 els.tags = [...document.querySelectorAll('input[name="tag"]')];
+els.scores = [...document.querySelectorAll('input[name="voice-score"]')];
 
 const state = {
   key: null,
@@ -104,6 +108,14 @@ const player = createPlayer(els, {
   showError,
 });
 
+const voiceRating = createVoiceRating(els, {
+  call: (path, options) => api(path, options),
+  fetchAudio: async (url) => (await api(url, { raw: true })).blob(),
+  me: () => (state.user ? state.user.name : null),
+  failed,
+  say: (text) => setStatus(text, "idle"),
+});
+
 // ---- logging in and out ---------------------------------------------------------------
 
 async function logIn(key, fromStorage) {
@@ -165,6 +177,7 @@ function logOut(message) {
   state.seq += 1;
   store.set(KEY_STORAGE, null);
   player.unload();
+  voiceRating.unload();
   els.batchSelect.replaceChildren();
   els.editor.replaceChildren();
   els.stats.open = false;
@@ -277,6 +290,7 @@ function showEmpty(text) {
   state.detail = null;
   state.seq += 1;
   player.unload();
+  voiceRating.unload();
   els.item.hidden = true;
   els.empty.textContent = text;
   els.empty.hidden = false;
@@ -303,6 +317,7 @@ async function showItem(index) {
   editor.leave();
   setDecisionsEnabled(false);
   player.unload();
+  voiceRating.unload();
   let detail;
   try {
     detail = await api(`${API}/review/items/${summary.id}`);
@@ -319,6 +334,7 @@ async function showItem(index) {
   setDecisionsEnabled(detail.status !== "rejected");
   els.item.removeAttribute("aria-busy");
   player.load(detail, () => seq === state.seq);
+  voiceRating.load(detail, () => seq === state.seq);
 }
 
 /** The detail could not be read (e.g. a rejected item whose capture is gone). */

@@ -64,7 +64,8 @@ export function installShortcuts(doc, { enabled, itemShown, actions }) {
       return;
     }
     if (event.key === "ArrowRight" || event.key === "ArrowLeft") {
-      if (target instanceof HTMLInputElement && target.type === "range") return;
+      // a slider or a radio group (the voice rating) moves with the arrows itself
+      if (target instanceof HTMLInputElement && ["range", "radio"].includes(target.type)) return;
       event.preventDefault();
       actions[name]();
       return;

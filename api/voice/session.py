@@ -85,6 +85,7 @@ class VoiceSession:
             user_token=user or start.user or f"anonymous:{self.session_id}",
             region=start.region or settings.default_region,
             consent=start.consent,
+            voice=self.voice,
         )
 
     @property

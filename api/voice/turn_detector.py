@@ -38,22 +38,32 @@ class TurnTiming:
     """Silence (ms) that ends a turn, given the classifier's probability that it is complete.
 
     At or above ``sure`` the short wait applies; at or below ``unsure`` the long one; in
-    between the wait falls linearly from long to short.
+    between the wait falls linearly from long to short. At or below ``hesitant`` (words cut
+    off mid-phrase: "um", "what is the") the longest applies: people pause longest there.
     """
 
     complete_ms: int = 300
     incomplete_ms: int = 1300
     sure: float = 0.95
     unsure: float = 0.9
+    hesitant_ms: int = 2000
+    hesitant: float = 0.1
 
     def silence_needed_ms(self, probability: float) -> int:
         """The trailing silence after which an utterance with this probability is finished."""
         if probability >= self.sure:
             return self.complete_ms
+        if probability <= self.hesitant:
+            return self.longest_ms
         if probability <= self.unsure:
             return self.incomplete_ms
         share = (probability - self.unsure) / (self.sure - self.unsure)
         return round(self.incomplete_ms - share * (self.incomplete_ms - self.complete_ms))
+
+    @property
+    def longest_ms(self) -> int:
+        """The longest silence any utterance may need."""
+        return max(self.hesitant_ms, self.incomplete_ms)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TurnTiming:
@@ -63,6 +73,8 @@ class TurnTiming:
             incomplete_ms=settings.incomplete_turn_silence_ms,
             sure=settings.turn_complete_probability,
             unsure=settings.turn_incomplete_probability,
+            hesitant_ms=settings.hesitant_turn_silence_ms,
+            hesitant=settings.turn_hesitant_probability,
         )
 
 

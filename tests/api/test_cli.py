@@ -130,7 +130,9 @@ def test_ask_too_long_and_bad_output_folder(tmp_path: Path) -> None:
 def test_invalid_setting_is_one_line(tmp_path: Path) -> None:
     done = cli("ask", "x", "y", env={"VOICE_MAX_UTTERANCE_S": "-3"})
     assert done.returncode == 2
-    assert done.stderr.strip().startswith("voice-service: error: invalid settings: max_utterance_s")
+    assert done.stderr.strip().startswith(
+        "voice-service: error: invalid settings: VOICE_MAX_UTTERANCE_S"
+    )
 
 
 def test_nlu_reads_lines_and_prints_json_lines() -> None:
