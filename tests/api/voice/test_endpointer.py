@@ -44,7 +44,9 @@ class Rig:
         self.checks: list[tuple[int, Decision | None]] = []  # (unheard_ms, decision)
         vad: Any = FakeVAD()
         self.recorder = UtteranceRecorder(vad, threshold=0.5, max_s=30)
-        timing = TurnTiming(complete_ms=COMPLETE_MS, incomplete_ms=INCOMPLETE_MS)
+        timing = TurnTiming(
+            complete_ms=COMPLETE_MS, incomplete_ms=INCOMPLETE_MS, hesitant_ms=INCOMPLETE_MS
+        )
         self.endpointer = Endpointer(
             stt=stt or FakeSTT(settings),
             end_of_turn=EndOfTurn(FakeTurnDetector(settings), timing),
