@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import metrics
 from api.routes import admin, evaluation, health, me, voice
-from api.routes.errors import json_error
+from api.routes.errors import ApiError, api_error_handler, json_error
 from api.routes.voice import SessionManager
 from api.security import SecurityHeaders
 from api.shared_state import LEASE_S, make_connections, shared_limits
@@ -65,18 +65,13 @@ async def _refresh_leases(app: FastAPI) -> None:
         await asyncio.to_thread(app.state.sessions.connections.refresh)
 
 
-async def _admin_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, admin.AdminError)
-    return admin.error_response(exc)
-
-
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     """422 with the first problem in words, in the service's error shape."""
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
     where = ".".join(str(part) for part in first["loc"] if part != "body") or "request"
-    message = f"{where}: {first['msg']}"
-    return json_error(422, "invalid_request", message)
+    error = ApiError(f"{where}: {first['msg']}", code="invalid_request", status=422)
+    return json_error(error, error.status)
 
 
 def create_app(settings: Settings | None = None, models: Models | None = None) -> FastAPI:
@@ -115,7 +110,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(admin.router)
     app.include_router(metrics.router)
     app.include_router(evaluation.router)
-    app.add_exception_handler(admin.AdminError, _admin_error)
+    app.add_exception_handler(ApiError, api_error_handler)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

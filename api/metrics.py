@@ -18,7 +18,7 @@ from fastapi.responses import Response
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.exposition import choose_encoder
 
-from api.routes.errors import json_error
+from api.routes.errors import ApiError
 
 # 50 ms steps from 0.5 s to 4.5 s, around the first-audio SLOs (P50 < 1.5 s, P95 < 2.5 s,
 # P99 < 4 s): histogram_quantile interpolates within one bucket, so it is off by < 50 ms there.
@@ -89,9 +89,11 @@ async def metrics(request: Request) -> Response:
     users adds) came from outside: operational figures are not for the public.
     """
     if not request.app.state.settings.metrics_enabled:
-        return json_error(404, "not_found", "metrics are turned off (VOICE_METRICS_ENABLED)")
+        raise ApiError(
+            "metrics are turned off (VOICE_METRICS_ENABLED)", code="not_found", status=404
+        )
     if "x-forwarded-for" in request.headers:
-        return json_error(404, "not_found", "metrics are served to direct scrapers only")
+        raise ApiError("metrics are served to direct scrapers only", code="not_found", status=404)
     # the text format, or OpenMetrics for a scraper that asks for it (Prometheus does)
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encode(REGISTRY), headers={"Content-Type": content_type})

@@ -37,7 +37,7 @@ class Transcript(BaseModel):
     duration_s: float = 0.0
 
 
-class Entity(BaseModel):
+class NLUEntity(BaseModel):
     """A key term or quantity, with character offsets into the transcript."""
 
     text: str
@@ -51,7 +51,7 @@ class NLUResult(BaseModel):
 
     intent: Intent = "other"
     domain: Domain = "none"
-    entities: list[Entity] = Field(default_factory=list)
+    entities: list[NLUEntity] = Field(default_factory=list)
     confidence: float = 0.0
 
 

@@ -27,8 +27,8 @@ DEFAULT_PART = "tuned"  # the sentences the rules were developed against
 
 
 @dataclass(frozen=True)
-class Span:
-    """A typed span of a text."""
+class LabelledSpan:
+    """A typed span of a text: gold (from the dataset) or found (by an engine), for scoring."""
 
     type: str
     start: int
@@ -64,7 +64,7 @@ class Example:
     """A labelled transcript; ``form`` says how its numbers are said (digits, spoken...)."""
 
     text: str
-    spans: list[Span]
+    spans: list[LabelledSpan]
     form: str
     part: str = DEFAULT_PART
 
@@ -77,7 +77,9 @@ def load_dataset(path: Path) -> list[Example]:
             continue
         try:
             row = json.loads(line)
-            spans = [Span(e["type"], int(e["start"]), int(e["end"])) for e in row["entities"]]
+            spans = [
+                LabelledSpan(e["type"], int(e["start"]), int(e["end"])) for e in row["entities"]
+            ]
             part = str(row.get("part", DEFAULT_PART))
             examples.append(Example(str(row["text"]), spans, str(row.get("form", "")), part))
         except (ValueError, KeyError, TypeError) as exc:
@@ -85,7 +87,9 @@ def load_dataset(path: Path) -> list[Example]:
     return examples
 
 
-def score(gold: Sequence[list[Span]], predicted: Sequence[list[Span]]) -> dict[str, Counts]:
+def score(
+    gold: Sequence[list[LabelledSpan]], predicted: Sequence[list[LabelledSpan]]
+) -> dict[str, Counts]:
     """Per-type counts over all texts: a prediction matches an overlapping labelled span."""
     counts = {kind: Counts() for kind in TYPES}
     for labelled, found in zip(gold, predicted, strict=True):
@@ -108,7 +112,7 @@ def _recall(counts: Iterable[Counts]) -> float:
     return round(found / (found + missed), 3) if found + missed else 1.0
 
 
-def _overlap(a: Span, b: Span) -> bool:
+def _overlap(a: LabelledSpan, b: LabelledSpan) -> bool:
     return a.start < b.end and b.start < a.end
 
 
@@ -147,7 +151,7 @@ def evaluate(path: Path) -> dict[str, Any]:
     return report
 
 
-def _figures(examples: list[Example], predicted: list[list[Span]]) -> dict[str, Any]:
+def _figures(examples: list[Example], predicted: list[list[LabelledSpan]]) -> dict[str, Any]:
     """Per type figures, share of negatives left alone, recall of redacted types by form."""
     counts = score([e.spans for e in examples], predicted)
     pairs = list(zip(examples, predicted, strict=True))
@@ -165,18 +169,18 @@ def _figures(examples: list[Example], predicted: list[list[Span]]) -> dict[str, 
     }
 
 
-def this_engine() -> Callable[[Sequence[str]], list[list[Span]]]:
+def this_engine() -> Callable[[Sequence[str]], list[list[LabelledSpan]]]:
     """The engine of this package, loaded, as a function of texts to found spans."""
     redactor = default_redactor()
 
-    def predict(texts: Sequence[str]) -> list[list[Span]]:
+    def predict(texts: Sequence[str]) -> list[list[LabelledSpan]]:
         results = redactor.redact_batch(texts)
-        return [[Span(e.type, e.start, e.end) for e in r.entities] for r in results]
+        return [[LabelledSpan(e.type, e.start, e.end) for e in r.entities] for r in results]
 
     return predict
 
 
-def stock_presidio() -> Callable[[Sequence[str]], list[list[Span]]]:
+def stock_presidio() -> Callable[[Sequence[str]], list[list[LabelledSpan]]]:
     """Presidio's defaults (all predefined recognizers, score threshold 0), offline, loaded."""
     import tldextract.tldextract
     from presidio_analyzer import AnalyzerEngine
@@ -195,9 +199,9 @@ def stock_presidio() -> Callable[[Sequence[str]], list[list[Span]]]:
     )
     analyzer = AnalyzerEngine(nlp_engine=provider.create_engine())
 
-    def predict(texts: Sequence[str]) -> list[list[Span]]:
+    def predict(texts: Sequence[str]) -> list[list[LabelledSpan]]:
         return [
-            [Span(r.entity_type, r.start, r.end) for r in analyzer.analyze(text, "en")]
+            [LabelledSpan(r.entity_type, r.start, r.end) for r in analyzer.analyze(text, "en")]
             for text in texts
         ]
 

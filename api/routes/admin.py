@@ -17,15 +17,15 @@ from pathlib import Path as FilePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
-from api.routes.errors import json_error
-from api.routes.limits import Limits, client_of
+from api.routes.deps import LimitsDep, SettingsDep
+from api.routes.errors import ApiError
+from api.routes.limits import client_of
 from capture.models import ReviewBatch, ReviewItem
 from capture.store import ObjectNotFound
 from core.db import session_scope
-from core.settings import Settings
 from redaction import RedactionError
 from review.batches import STATUSES, build_batch, describe
 from review.decisions import (
@@ -54,38 +54,25 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-class AdminError(Exception):
-    """An error answered as ``{"error": {"code", "message"}}``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code = status, code
-
-
-def error_response(error: AdminError) -> JSONResponse:
-    """The JSON answer to an ``AdminError``."""
-    return json_error(error.status, error.code, str(error))
-
-
-def requires(role: Role) -> Callable[[Request], Awaitable[Caller]]:
+def requires(role: Role) -> Callable[..., Awaitable[Caller]]:
     """A dependency admitting keys of ``role`` (admins are admitted everywhere)."""
 
-    async def check(request: Request) -> Caller:
+    async def check(request: Request, settings: SettingsDep, limits: LimitsDep) -> Caller:
         scheme, _, key = request.headers.get("authorization", "").partition(" ")
         key = key.strip() if scheme.lower() == "bearer" else ""
-        settings: Settings = request.app.state.settings
         caller = await asyncio.to_thread(authenticate, settings, key) if key else None
         if caller is None:  # only failures are limited: a valid key is never refused
-            limits: Limits = request.app.state.limits
             counted = limits.admin_keys(client_of(request), key)
             blocked = any(limits.admin_failures.blocked(name) for name in counted)
             for name in counted:
                 limits.admin_failures.count(name)
             if blocked:
-                raise AdminError(429, "rate_limited", "too many failed attempts; wait a minute")
-            raise AdminError(401, "unauthorized", "send Authorization: Bearer <api key>")
+                raise ApiError(
+                    "too many failed attempts; wait a minute", code="rate_limited", status=429
+                )
+            raise ApiError("send Authorization: Bearer <api key>", code="unauthorized", status=401)
         if not caller.may(role):
-            raise AdminError(403, "forbidden", f"this needs the {role} role")
+            raise ApiError(f"this needs the {role} role", code="forbidden", status=403)
         return caller
 
     return check
@@ -93,11 +80,6 @@ def requires(role: Role) -> Callable[[Request], Awaitable[Caller]]:
 
 Reviewer = Depends(requires("reviewer"))
 Admin = Depends(requires("admin"))
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 @router.get("/admin", include_in_schema=False)
@@ -113,11 +95,11 @@ async def whoami(caller: Caller = Reviewer) -> dict[str, str]:
 
 
 @router.get("/v1/admin/review/batches", responses=ERRORS)
-async def list_batches(request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+async def list_batches(settings: SettingsDep, caller: Caller = Reviewer) -> dict[str, Any]:
     """Every batch, newest first, with progress counts."""
 
     def load() -> list[dict[str, Any]]:
-        with session_scope(_settings(request)) as session:
+        with session_scope(settings) as session:
             batches = session.scalars(select(ReviewBatch).order_by(ReviewBatch.id.desc()))
             return [describe(session, batch) for batch in batches]
 
@@ -125,23 +107,23 @@ async def list_batches(request: Request, caller: Caller = Reviewer) -> dict[str,
 
 
 @router.post("/v1/admin/review/batches", status_code=201, responses=ERRORS)
-async def create_batch(request: Request, caller: Caller = Admin) -> dict[str, Any]:
+async def create_batch(settings: SettingsDep, caller: Caller = Admin) -> dict[str, Any]:
     """Build a batch now from the pending items (what the weekly task does); admins only."""
-    batch_id = await asyncio.to_thread(build_batch, _settings(request))
+    batch_id = await asyncio.to_thread(build_batch, settings)
     return {"batch_id": batch_id}
 
 
 @router.get("/v1/admin/review/batches/{batch_id}", responses=ERRORS)
 async def get_batch(
-    batch_id: BatchId, request: Request, caller: Caller = Reviewer
+    batch_id: BatchId, settings: SettingsDep, caller: Caller = Reviewer
 ) -> dict[str, Any]:
     """One batch with its progress counts."""
 
     def load() -> dict[str, Any]:
-        with session_scope(_settings(request)) as session:
+        with session_scope(settings) as session:
             batch = session.get(ReviewBatch, batch_id)
             if batch is None:
-                raise AdminError(404, "not_found", f"no batch {batch_id}")
+                raise ApiError(f"no batch {batch_id}", code="not_found", status=404)
             return describe(session, batch)
 
     return await asyncio.to_thread(load)
@@ -149,14 +131,16 @@ async def get_batch(
 
 @router.get("/v1/admin/review/items", responses=ERRORS)
 async def list_items(
-    request: Request,
+    settings: SettingsDep,
     batch: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     status: str | None = None,
     caller: Caller = Reviewer,
 ) -> dict[str, Any]:
     """Items, oldest first, of one batch and/or one status."""
     if status is not None and status not in STATUSES:
-        raise AdminError(422, "invalid_request", f"status must be one of {', '.join(STATUSES)}")
+        raise ApiError(
+            f"status must be one of {', '.join(STATUSES)}", code="invalid_request", status=422
+        )
 
     def load() -> list[dict[str, Any]]:
         query = select(ReviewItem).order_by(ReviewItem.id)
@@ -164,19 +148,21 @@ async def list_items(
             query = query.where(ReviewItem.batch_id == batch)
         if status is not None:
             query = query.where(ReviewItem.status == status)
-        with session_scope(_settings(request)) as session:
+        with session_scope(settings) as session:
             return [summary(item) for item in session.scalars(query)]
 
     return {"items": await asyncio.to_thread(load)}
 
 
 @router.get("/v1/admin/review/items/{item_id}", responses=ERRORS)
-async def get_item(item_id: ItemId, request: Request, caller: Caller = Reviewer) -> dict[str, Any]:
+async def get_item(
+    item_id: ItemId, settings: SettingsDep, caller: Caller = Reviewer
+) -> dict[str, Any]:
     """The redacted transcript, response, flagged spans, metadata, decisions, audio URL."""
     try:
-        return await asyncio.to_thread(item_detail, _settings(request), item_id)
+        return await asyncio.to_thread(item_detail, settings, item_id)
     except NotFound as exc:
-        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+        raise ApiError(f"no review item {item_id}", code="not_found", status=404) from exc
 
 
 @router.get(
@@ -184,32 +170,34 @@ async def get_item(item_id: ItemId, request: Request, caller: Caller = Reviewer)
     responses={**ERRORS, 200: {"content": {"audio/flac": {}}}},
     response_class=Response,
 )
-async def get_audio(item_id: ItemId, request: Request, caller: Caller = Reviewer) -> Response:
+async def get_audio(item_id: ItemId, settings: SettingsDep, caller: Caller = Reviewer) -> Response:
     """The item's stored (redacted) audio, FLAC."""
     try:
-        flac = await asyncio.to_thread(item_audio, _settings(request), item_id)
+        flac = await asyncio.to_thread(item_audio, settings, item_id)
     except (NotFound, ObjectNotFound) as exc:
-        raise AdminError(404, "not_found", f"no audio for review item {item_id}") from exc
+        raise ApiError(f"no audio for review item {item_id}", code="not_found", status=404) from exc
     return Response(flac, media_type="audio/flac", headers={"Cache-Control": "no-store"})
 
 
 @router.post("/v1/admin/review/items/{item_id}/decision", responses=ERRORS)
 async def post_decision(
-    item_id: ItemId, decision: Decision, request: Request, caller: Caller = Reviewer
+    item_id: ItemId, decision: Decision, settings: SettingsDep, caller: Caller = Reviewer
 ) -> dict[str, Any]:
     """Approve, correct, redact or reject, with error tags; repeating it changes nothing."""
     try:
-        item = await asyncio.to_thread(decide, _settings(request), item_id, decision, caller.name)
+        item = await asyncio.to_thread(decide, settings, item_id, decision, caller.name)
     except NotFound as exc:
-        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+        raise ApiError(f"no review item {item_id}", code="not_found", status=404) from exc
     except InvalidDecision as exc:
-        raise AdminError(422, "invalid_request", str(exc)) from exc
+        raise ApiError(str(exc), code="invalid_request", status=422) from exc
     except RedactionError as exc:  # nothing was stored: a correction is kept only redacted
-        raise AdminError(503, "redaction_failed", "the correction could not be redacted") from exc
+        raise ApiError(
+            "the correction could not be redacted", code="redaction_failed", status=503
+        ) from exc
     return {"item": item}
 
 
 @router.get("/v1/admin/stats", responses=ERRORS)
-async def get_stats(request: Request, caller: Caller = Admin) -> dict[str, Any]:
+async def get_stats(settings: SettingsDep, caller: Caller = Admin) -> dict[str, Any]:
     """Items by status, thumbs-up rate, top error tags; admins only."""
-    return await asyncio.to_thread(stats, _settings(request))
+    return await asyncio.to_thread(stats, settings)

@@ -16,7 +16,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from api.routes.admin import ERRORS, Admin, AdminError, ItemId, Reviewer
+from api.routes.admin import ERRORS, Admin, ItemId, Reviewer
+from api.routes.deps import app_settings
+from api.routes.errors import ApiError
 from capture.store import ObjectNotFound
 from core.settings import Settings, VoiceName
 from learning.evaluation.storage import BadReportId, list_reports, read_report
@@ -31,8 +33,7 @@ MAX_ANSWER_CHARS = 2000  # captured answers are a few sentences; a longer one is
 
 
 def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_settings(request)
 
 
 @router.get("/v1/admin/reports", responses=ERRORS)
@@ -51,7 +52,7 @@ async def report(
             read_report, _settings(request), report_id, name
         )
     except (ObjectNotFound, BadReportId) as exc:
-        raise AdminError(404, "not_found", f"no report {report_id}") from exc
+        raise ApiError(f"no report {report_id}", code="not_found", status=404) from exc
     return Response(data, media_type=content_type, headers={"Cache-Control": "no-store"})
 
 
@@ -74,13 +75,15 @@ async def answer_audio(
     """The item's answer spoken in ``voice`` by the service's TTS (WAV), for rating."""
     models = request.app.state.model_state.models
     if models is None:
-        raise AdminError(503, "not_ready", "the speech models are still loading")
+        raise ApiError("the speech models are still loading", code="not_ready", status=503)
     try:
         text = await asyncio.to_thread(answer_text, _settings(request), item_id)
     except NoSuchItem as exc:
-        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+        raise ApiError(f"no review item {item_id}", code="not_found", status=404) from exc
     if not text.strip():
-        raise AdminError(404, "not_found", f"review item {item_id} has no answer to speak")
+        raise ApiError(
+            f"review item {item_id} has no answer to speak", code="not_found", status=404
+        )
     pcm = b"".join([chunk async for chunk in models.tts.synthesize(text[:MAX_ANSWER_CHARS], voice)])
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
@@ -103,7 +106,7 @@ async def voice_ratings(
     try:
         return {"ratings": await asyncio.to_thread(item_ratings, _settings(request), item_id)}
     except NoSuchItem as exc:
-        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+        raise ApiError(f"no review item {item_id}", code="not_found", status=404) from exc
 
 
 @router.post("/v1/admin/review/items/{item_id}/voice-rating", responses=ERRORS)
@@ -117,5 +120,5 @@ async def post_voice_rating(
             rate, _settings(request), item_id, rating, caller.name, tts
         )
     except NoSuchItem as exc:
-        raise AdminError(404, "not_found", f"no review item {item_id}") from exc
+        raise ApiError(f"no review item {item_id}", code="not_found", status=404) from exc
     return {"ratings": ratings}

@@ -16,7 +16,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.routes.errors import json_error
+from api.routes.errors import ApiError, error_body
+from core.errors import VoiceServiceError
 
 router = APIRouter(tags=["health"])
 
@@ -36,10 +37,8 @@ async def readyz(request: Request) -> JSONResponse | dict[str, Any]:
     if state.models is not None:
         return {"status": "ready", "models": state.models.describe()}
     if state.error is not None:
-        return JSONResponse(
-            {"status": "failed", "error": {"code": "models_failed", "message": state.error}},
-            status_code=503,
-        )
+        error = VoiceServiceError(state.error, code="models_failed")
+        return JSONResponse({"status": "failed", "error": error_body(error)}, status_code=503)
     return JSONResponse({"status": "loading"}, status_code=503)
 
 
@@ -47,7 +46,7 @@ def _in_turn(session: Any) -> bool:
     """A session hearing an utterance, or with an answer not yet committed or still playing."""
     if session is None:
         return False
-    if getattr(session, "utterance", None) is not None:
+    if getattr(session, "in_utterance", False):
         return True
     turn = getattr(session, "turn", None)
     return turn is not None and (not turn.is_committed or bool(turn.playing()))
@@ -75,7 +74,7 @@ def _local(request: Request) -> bool:
 async def start_draining(request: Request) -> JSONResponse | dict[str, Any]:
     """Stop taking sessions; running ones go on."""
     if not _local(request):
-        return json_error(403, "forbidden", "drain is accepted from the pod itself only")
+        raise ApiError("drain is accepted from the pod itself only", code="forbidden", status=403)
     request.app.state.draining = True
     return drain_status(request.app)
 
@@ -84,5 +83,5 @@ async def start_draining(request: Request) -> JSONResponse | dict[str, Any]:
 async def draining(request: Request) -> JSONResponse | dict[str, Any]:
     """Where a drain stands."""
     if not _local(request):
-        return json_error(403, "forbidden", "drain is accepted from the pod itself only")
+        raise ApiError("drain is accepted from the pod itself only", code="forbidden", status=403)
     return drain_status(request.app)

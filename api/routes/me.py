@@ -14,10 +14,10 @@ person's allowance.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 
-from api.routes.errors import json_error
-from api.routes.limits import Limits, client_of
+from api.routes.deps import LimitsDep, SettingsDep
+from api.routes.errors import ApiError
+from api.routes.limits import client_of
 from core.settings import Settings
 from core.tokens import TokenError, verify_token
 
@@ -49,25 +49,26 @@ def _user(request: Request, settings: Settings) -> str | None:
         401: {"description": "no valid user token"},
         429: {"description": "too many requests"},
     },
-    response_model=None,
 )
-async def erase_my_data(request: Request) -> JSONResponse | dict[str, object]:
+async def erase_my_data(
+    request: Request, settings: SettingsDep, limits: LimitsDep
+) -> dict[str, object]:
     """Withdraw consent and erase every capture of the caller (202: the erasure is under way)."""
-    settings: Settings = request.app.state.settings
-    limits: Limits = request.app.state.limits
     user = _user(request, settings)
     if user is None or not settings.require_token:  # nothing proven: count by address
         client = client_of(request)
         blocked = limits.erasure_by_address.blocked(client)
         limits.erasure_by_address.count(client)
         if blocked:
-            return json_error(429, "rate_limited", "too many requests; wait a minute")
+            raise ApiError("too many requests; wait a minute", code="rate_limited", status=429)
     if user is None:
-        return json_error(401, "unauthorized", "send Authorization: Bearer <your user token>")
+        message = "send Authorization: Bearer <your user token>"
+        raise ApiError(message, code="unauthorized", status=401)
     sink = request.app.state.model_state.capture
     user_id = sink.user_id(user)
     if limits.erasures.blocked(user_id):
-        return json_error(429, "rate_limited", "too many erasure requests; wait a minute")
+        message = "too many erasure requests; wait a minute"
+        raise ApiError(message, code="rate_limited", status=429)
     limits.erasures.count(user_id)
     change = await sink.request_erasure(user, "api")
     return {

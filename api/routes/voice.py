@@ -21,6 +21,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api import metrics
+from api.routes.deps import SettingsDep
 from api.routes.limits import client_of
 from api.shared_state import Connections, LocalConnections
 from api.voice.chain import VoiceChain
@@ -41,6 +42,7 @@ from api.voice.protocol import (
     parse_client_message,
 )
 from api.voice.scheduler import get_scheduler
+from api.voice.server_events import Emitter, ErrorEvent, ReadyEvent, Send, to_wire
 from api.voice.session import VoiceSession
 from api.voice.turn_detector import TurnTiming
 from core import logs
@@ -137,15 +139,14 @@ async def _refuse(
 ) -> None:
     metrics.refused(reason or code)
     metrics.ERRORS.labels(code).inc()
-    await websocket.send_json({"type": "error", "code": code, "message": message})
+    await websocket.send_json(to_wire(ErrorEvent(code=code, message=message)))
     await websocket.close(close_code)
 
 
 @router.websocket("/v1/voice")
-async def voice(websocket: WebSocket) -> None:
+async def voice(websocket: WebSocket, settings: SettingsDep) -> None:
     """Admit the client, then run its session until it stops, fails or goes idle."""
     app = websocket.app
-    settings: Settings = app.state.settings
     manager: SessionManager = app.state.sessions
     await websocket.accept()
     if not _origin_allowed(websocket, settings):
@@ -206,10 +207,11 @@ class _Connection:
         websocket: WebSocket,
         settings: Settings,
         chain: VoiceChain,
-        send: Any,
+        send: Send,
         manager: SessionManager,
     ) -> None:
         self.websocket, self.settings, self.chain, self.send = websocket, settings, chain, send
+        self.emit = Emitter(send)
         self.manager = manager
         self.session: VoiceSession | None = None
         self.frames = Budget(settings.max_frames_per_s, 2.0 * settings.max_frames_per_s)
@@ -230,7 +232,7 @@ class _Connection:
             await self._receive_loop()
         except Exception:  # a bug, not the client's doing: say so rather than close with 1000
             log.exception("voice connection failed")
-            await self.send({"type": "error", "code": "internal_error", "message": "server error"})
+            await self.emit.error("internal_error", "server error")
             self.close_code = CLOSE_INTERNAL
 
     def _timeout(self) -> float:
@@ -238,7 +240,7 @@ class _Connection:
         if self.session is None:
             return max(0.0, self.start_deadline - now)
         timeout = self.last_input + self.settings.idle_timeout_s - now
-        if self.session.utterance is not None:
+        if self.session.in_utterance:
             timeout = min(timeout, self.last_input + self.audio_gap_s - now)
         return max(0.0, timeout)
 
@@ -247,16 +249,16 @@ class _Connection:
         if self.session is None:
             message = f"send start within {self.settings.start_timeout_s:g} s of connecting"
             metrics.refused("start_timeout")
-            await self.send({"type": "error", "code": "start_timeout", "message": message})
+            await self.emit.error("start_timeout", message)
             self.close_code = CLOSE_POLICY
             return True
         if time.monotonic() - self.last_input >= self.settings.idle_timeout_s:
             if self.session.answer_playing():  # the client is listening, not idle
                 self.last_input = time.monotonic()  # the idle clock starts again
                 return False
-            await self.send({"type": "error", "code": "idle_timeout", "message": "no input"})
+            await self.emit.error("idle_timeout", "no input")
             return True
-        if self.session.utterance is not None:  # the audio stopped mid-utterance
+        if self.session.in_utterance:  # the audio stopped mid-utterance
             await self.session.on_message(EndOfSpeech(type="end_of_speech"))
         return False  # (or the utterance ended meanwhile: nothing to do)
 
@@ -276,13 +278,13 @@ class _Connection:
             try:
                 if not self.frames.take():
                     self.close_code = CLOSE_POLICY
-                    raise ProtocolError("rate_limited", "too many frames; slow down")
+                    raise ProtocolError("too many frames; slow down", code="rate_limited")
                 if message.get("bytes") is not None:
                     await self._audio(message["bytes"])
                 elif message.get("text") is not None and await self._control(message["text"]):
                     return
             except ProtocolError as exc:
-                await self.send({"type": "error", "code": exc.code, "message": str(exc)})
+                await self.emit(ErrorEvent.of(exc))
                 if exc.code == "frame_too_large":
                     self.close_code = CLOSE_TOO_BIG
                 if self.close_code != CLOSE_NORMAL:  # set by the errors that end a connection
@@ -295,12 +297,12 @@ class _Connection:
     async def _audio(self, frame: bytes) -> None:
         check_audio_frame(frame)
         if self.session is None:
-            raise ProtocolError("not_started", "send a start message before audio")
+            raise ProtocolError("send a start message before audio", code="not_started")
         if not self.audio.take(len(frame) / BYTES_PER_S):
             self.close_code = CLOSE_POLICY
             raise ProtocolError(
-                "rate_limited",
                 f"audio faster than {self.settings.max_audio_rate:g}x real time; slow down",
+                code="rate_limited",
             )
         if frame:
             await self.session.on_audio(frame)
@@ -312,16 +314,16 @@ class _Connection:
             return True
         if self.session is None:
             if not isinstance(message, Start):
-                raise ProtocolError("not_started", "the first message must be start")
+                raise ProtocolError("the first message must be start", code="not_started")
             user = self._authorize(message)
             if getattr(self.websocket.app.state, "draining", False):
                 self.close_code = CLOSE_TRY_AGAIN
                 metrics.refused("draining")
-                raise ProtocolError("draining", "this server is stopping; reconnect")
+                raise ProtocolError("this server is stopping; reconnect", code="draining")
             if not self.manager.admit(self.websocket):
                 self.close_code = CLOSE_TRY_AGAIN
                 metrics.refused("busy")
-                raise ProtocolError("busy", "the service is at capacity; try again later")
+                raise ProtocolError("the service is at capacity; try again later", code="busy")
             models = self.chain.models
             self.session = VoiceSession(
                 user=user,
@@ -335,15 +337,10 @@ class _Connection:
             self.manager.sockets[self.websocket] = self.session
             # this connection's task and every task it starts from now on log the session id
             logs.session_id.set(self.session.session_id)
-            await self.send(
-                {
-                    "type": "ready",
-                    "session_id": self.session.session_id,
-                    "sample_rate_in": 16_000,
-                    "voices": list(VOICES),
-                    "voice": self.session.voice,
-                }
+            ready = ReadyEvent(
+                session_id=self.session.session_id, voices=list(VOICES), voice=self.session.voice
             )
+            await self.emit(ready)
             return False
         await self.session.on_message(message)
         if isinstance(message, Feedback):
@@ -359,4 +356,4 @@ class _Connection:
         except TokenError as exc:
             self.close_code = CLOSE_POLICY
             metrics.refused("unauthorized")
-            raise ProtocolError("unauthorized", f"a valid token is required ({exc})") from exc
+            raise ProtocolError(f"a valid token is required ({exc})", code="unauthorized") from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.messages import Entity
+from core.messages import NLUEntity
 
 _NUMBER_WORDS = (
     "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
@@ -51,27 +51,29 @@ _SKIP_TERMS = {
 }
 
 
-def find_quantities(text: str) -> list[Entity]:
+def find_quantities(text: str) -> list[NLUEntity]:
     """Numbers with units ("5 miles", "three hundred kelvin"), then bare numbers."""
-    found: list[Entity] = []
+    found: list[NLUEntity] = []
     taken: list[tuple[int, int]] = []
     for match in _QUANTITY.finditer(text):
         value = match.group(0).strip()
         if value.lower().startswith("a ") or value.lower() in {"a", "half"}:
             continue
-        found.append(Entity(text=value, label="quantity", start=match.start(), end=match.end()))
+        found.append(NLUEntity(text=value, label="quantity", start=match.start(), end=match.end()))
         taken.append((match.start(), match.end()))
     for match in _BARE_NUMBER.finditer(text):
         if not any(s <= match.start() < e for s, e in taken):
             found.append(
-                Entity(text=match.group(0), label="quantity", start=match.start(), end=match.end())
+                NLUEntity(
+                    text=match.group(0), label="quantity", start=match.start(), end=match.end()
+                )
             )
     return found
 
 
-def find_terms(doc: Any) -> list[Entity]:
+def find_terms(doc: Any) -> list[NLUEntity]:
     """Key terms: the noun phrases of a spaCy ``Doc``, less pronouns, question words, fillers."""
-    terms: list[Entity] = []
+    terms: list[NLUEntity] = []
     for chunk in doc.noun_chunks:
         tokens = [t for t in chunk if not (t.is_stop or t.is_punct or t.like_num)]
         if not tokens:
@@ -80,11 +82,11 @@ def find_terms(doc: Any) -> list[Entity]:
         value = doc.text[start:end]
         if value.lower() in _SKIP_TERMS or len(value) < 2:
             continue
-        terms.append(Entity(text=value, label="term", start=start, end=end))
+        terms.append(NLUEntity(text=value, label="term", start=start, end=end))
     return terms
 
 
-def merge_entities(quantities: list[Entity], terms: list[Entity]) -> list[Entity]:
+def merge_entities(quantities: list[NLUEntity], terms: list[NLUEntity]) -> list[NLUEntity]:
     """Quantities win over overlapping terms; result in text order."""
     kept = list(quantities)
     for term in terms:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from core.errors import VoiceServiceError
 from core.settings import VoiceName
 
 MAX_TEXT_FRAME = 4096  # bytes: the largest JSON message a client legitimately sends
@@ -80,42 +81,41 @@ _ADAPTER: TypeAdapter[ClientMessage] = TypeAdapter(
 _TYPES = {"start", "end_of_speech", "consent", "feedback", "interrupt", "stop"}
 
 
-class ProtocolError(Exception):
-    """A message the server cannot accept; ``code`` goes to the client."""
+class ProtocolError(VoiceServiceError):
+    """A message the server cannot accept; sent to the client as an ``error`` event."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
+    def __init__(self, message: str, *, code: str) -> None:
+        super().__init__(message, code=code)
 
 
 def parse_client_message(text: str) -> ClientMessage:
     """Parse and validate one JSON text frame, or raise ``ProtocolError``."""
     if len(text.encode("utf-8", "surrogatepass")) > MAX_TEXT_FRAME:
         raise ProtocolError(
-            "message_too_large", f"text frames are limited to {MAX_TEXT_FRAME} bytes"
+            f"text frames are limited to {MAX_TEXT_FRAME} bytes", code="message_too_large"
         )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise ProtocolError("bad_json", "text frames must be JSON objects") from exc
+        raise ProtocolError("text frames must be JSON objects", code="bad_json") from exc
     if not isinstance(data, dict):
-        raise ProtocolError("bad_json", "text frames must be JSON objects")
+        raise ProtocolError("text frames must be JSON objects", code="bad_json")
     kind = data.get("type")
     if kind not in _TYPES:
-        raise ProtocolError("unknown_type", f"unknown message type {str(kind)[:40]!r}")
+        raise ProtocolError(f"unknown message type {str(kind)[:40]!r}", code="unknown_type")
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"][1:]) or "message"
-        raise ProtocolError("invalid_message", f"{kind}: {where}: {error['msg']}") from exc
+        raise ProtocolError(f"{kind}: {where}: {error['msg']}", code="invalid_message") from exc
 
 
 def check_audio_frame(frame: bytes) -> None:
     """PCM16 mono: an even number of bytes, at most ``MAX_AUDIO_FRAME``."""
     if len(frame) > MAX_AUDIO_FRAME:
         raise ProtocolError(
-            "frame_too_large", f"audio frames are limited to {MAX_AUDIO_FRAME} bytes"
+            f"audio frames are limited to {MAX_AUDIO_FRAME} bytes", code="frame_too_large"
         )
     if len(frame) % 2:
-        raise ProtocolError("bad_frame", "audio frames are PCM16: an even number of bytes")
+        raise ProtocolError("audio frames are PCM16: an even number of bytes", code="bad_frame")

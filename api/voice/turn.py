@@ -11,27 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from api import metrics
+from api.voice.server_events import Emitter, ServerEvent, TurnEndEvent
 from core.messages import Transcript
-
-Send = Callable[[dict[str, Any] | bytes], Awaitable[None]]
-_END = object()
 
 
 class Turn:
-    """One answer: a generating task (set by the owner) and this object's delivery task."""
+    """One answer: the task producing it (set by the owner) and this object's delivery task."""
 
     def __init__(
-        self, turn_id: str, transcript: Transcript, speech_end: float, send: Send, lead_ms: int
+        self,
+        turn_id: str,
+        transcript: Transcript,
+        speech_end: float,
+        emit: Emitter,
+        lead_ms: int,
     ) -> None:
         self.id, self.transcript, self.speech_end = turn_id, transcript, speech_end
-        self.send, self.lead_s = send, lead_ms / 1000
-        self.generator: asyncio.Task[None] | None = None
+        self.out, self.lead_s = emit, lead_ms / 1000
+        self.answer_task: asyncio.Task[None] | None = None
         self.committed = asyncio.Event()
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        # events and (pcm, sample rate) audio chunks; None: no more output
+        self.queue: asyncio.Queue[ServerEvent | tuple[bytes, int] | None] = asyncio.Queue()
         self.playback_started = 0.0
         self.playback_s = 0.0
         self.first_audio_at: float | None = None
@@ -41,9 +43,9 @@ class Turn:
         self.pcm = b""  # the user's utterance (16 kHz PCM16), set when the turn is committed
         self.delivery = asyncio.create_task(self._deliver())
 
-    def emit(self, item: dict[str, Any]) -> None:
-        """Queue a JSON event."""
-        self.queue.put_nowait(item)
+    def emit(self, event: ServerEvent) -> None:
+        """Queue an event."""
+        self.queue.put_nowait(event)
 
     def emit_audio(self, pcm: bytes, sample_rate: int) -> None:
         """Queue an audio chunk."""
@@ -51,7 +53,7 @@ class Turn:
 
     def finish(self) -> None:
         """No more output will come."""
-        self.queue.put_nowait(_END)
+        self.queue.put_nowait(None)
 
     def commit(self) -> None:
         """The speaker has finished: let the answer be heard."""
@@ -98,7 +100,7 @@ class Turn:
 
     async def cancel(self) -> None:
         """Stop generating and sending."""
-        for task in (self.generator, self.delivery):
+        for task in (self.answer_task, self.delivery):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -106,13 +108,13 @@ class Turn:
 
     async def _deliver(self) -> None:
         await self.committed.wait()
-        while (item := await self.queue.get()) is not _END:
+        while (item := await self.queue.get()) is not None:
             if isinstance(item, tuple):
                 await self._send_audio(*item)
-                continue
-            if item.get("type") == "turn_end":
-                self._measured(item["latency"])
-            await self.send(item)
+            elif isinstance(item, TurnEndEvent):
+                await self.out(self._measured(item))
+            else:
+                await self.out(item)
 
     async def _send_audio(self, pcm: bytes, sample_rate: int) -> None:
         now = time.perf_counter()
@@ -121,12 +123,18 @@ class Turn:
         ahead = self.playback_s - (now - self.playback_started)
         if ahead > self.lead_s:
             await asyncio.sleep(ahead - self.lead_s)
-        await self.send(pcm)
+        await self.out(pcm)
         self.playback_s += len(pcm) / 2 / sample_rate
 
-    def _measured(self, latency: dict[str, Any]) -> None:
+    def _measured(self, end: TurnEndEvent) -> TurnEndEvent:
         """First audio and total as the client experiences them (output may have been held)."""
+        measured: dict[str, float] = {}
         if self.first_audio_at is not None:
-            latency["first_audio_ms"] = round((self.first_audio_at - self.speech_end) * 1000, 1)
-        latency["total_ms"] = round((time.perf_counter() - self.speech_end) * 1000, 1)
-        metrics.turn_measured(latency, end_of_turn_s=self.committed_at - self.speech_end)
+            measured["first_audio_ms"] = round((self.first_audio_at - self.speech_end) * 1000, 1)
+        measured["total_ms"] = round((time.perf_counter() - self.speech_end) * 1000, 1)
+        delivered = end.model_copy(update={"latency": end.latency.model_copy(update=measured)})
+        metrics.turn_measured(
+            delivered.latency.model_dump(exclude_none=True),
+            end_of_turn_s=self.committed_at - self.speech_end,
+        )
+        return delivered

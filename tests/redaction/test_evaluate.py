@@ -5,12 +5,18 @@ from pathlib import Path
 
 import pytest
 
-from redaction.evaluate import Counts, Span, load_dataset, score, stock_presidio
+from redaction.evaluate import Counts, LabelledSpan, load_dataset, score, stock_presidio
 
 
 def test_an_overlapping_span_of_the_same_type_is_a_match() -> None:
-    gold = [[Span("CREDIT_CARD", 10, 29), Span("PERSON", 40, 50)]]
-    found = [[Span("CREDIT_CARD", 12, 35), Span("US_SSN", 40, 50), Span("PERSON", 60, 70)]]
+    gold = [[LabelledSpan("CREDIT_CARD", 10, 29), LabelledSpan("PERSON", 40, 50)]]
+    found = [
+        [
+            LabelledSpan("CREDIT_CARD", 12, 35),
+            LabelledSpan("US_SSN", 40, 50),
+            LabelledSpan("PERSON", 60, 70),
+        ]
+    ]
     counts = score(gold, found)
     assert (counts["CREDIT_CARD"].tp, counts["CREDIT_CARD"].fp) == (1, 0)
     assert (counts["PERSON"].tp, counts["PERSON"].fp, counts["PERSON"].fn) == (0, 1, 1)
@@ -18,8 +24,8 @@ def test_an_overlapping_span_of_the_same_type_is_a_match() -> None:
 
 
 def test_one_prediction_matches_one_labelled_span() -> None:
-    gold = [[Span("PHONE_NUMBER", 0, 10), Span("PHONE_NUMBER", 11, 21)]]
-    counts = score(gold, [[Span("PHONE_NUMBER", 0, 21)]])
+    gold = [[LabelledSpan("PHONE_NUMBER", 0, 10), LabelledSpan("PHONE_NUMBER", 11, 21)]]
+    counts = score(gold, [[LabelledSpan("PHONE_NUMBER", 0, 21)]])
     assert (counts["PHONE_NUMBER"].tp, counts["PHONE_NUMBER"].fn) == (1, 1)
 
 

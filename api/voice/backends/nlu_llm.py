@@ -11,7 +11,7 @@ import json
 from api.voice.entities import find_quantities, merge_entities
 from api.voice.llm import LanguageModel
 from api.voice.nlu import NLU_SCHEMA, LanguageUnderstanding, parse_nlu_json
-from core.messages import ChatMessage, Entity, NLUResult
+from core.messages import ChatMessage, NLUEntity, NLUResult
 from core.settings import Settings
 
 INSTRUCTIONS = (
@@ -48,5 +48,5 @@ class LLMNLU(LanguageUnderstanding):
             start = lowered.find(str(term).lower()) if term else -1
             if start >= 0:
                 end = start + len(str(term))
-                terms.append(Entity(text=text[start:end], label="term", start=start, end=end))
+                terms.append(NLUEntity(text=text[start:end], label="term", start=start, end=end))
         return result.model_copy(update={"entities": merge_entities(find_quantities(text), terms)})
