@@ -45,6 +45,7 @@ async def _load(settings: Settings, state: ModelState) -> None:
     try:
         models = await asyncio.to_thread(Models.load, settings)
         state.capture.models = models.describe()
+        await asyncio.to_thread(_sync_versions, models)
         state.models = models
     except BackendUnavailable as exc:  # a setting or a missing package: one line says which
         log.error("loading the models failed: %s", exc)
@@ -52,6 +53,16 @@ async def _load(settings: Settings, state: ModelState) -> None:
     except Exception as exc:  # reported by /readyz; the process stays up for diagnosis
         log.exception("loading the models failed")
         state.error = f"{type(exc).__name__}: {exc}"
+
+
+def _sync_versions(models: Models) -> None:
+    """The registry's champion and experiment, when there is a registry to read."""
+    if models.versions is None:
+        return
+    try:
+        models.versions.sync()
+    except Exception as exc:  # no registry tables yet, or the store is down: keep the default
+        log.warning("model registry not read: %s: %s", type(exc).__name__, exc)
 
 
 async def _admin_error(request: Request, exc: Exception) -> JSONResponse:
@@ -96,6 +107,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(voice.router)
     app.include_router(me.router)
     app.include_router(admin.router)
+    app.include_router(models.router)
     app.add_exception_handler(admin.AdminError, _admin_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

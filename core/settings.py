@@ -163,6 +163,19 @@ class Settings(BaseSettings):
     review_batch_cron: str = "0 0 * * 1"  # the weekly review batch: minute hour day month weekday
     embedded_worker: bool | None = None  # serve runs a worker; None: when the broker is embedded
 
+    # Learning loop (fine-tune, registry, A/B, promotion: docs/LEARNING.md)
+    learning_loop: Literal["on", "off"] = "off"  # the weekly beat task runs the whole loop
+    learning_loop_cron: str = "0 4 * * 0"  # minute hour day month weekday (UTC)
+    learning_dataset_path: Path | None = None  # the export the loop trains on
+    finetune_rank: int = Field(32, ge=1)
+    finetune_epochs: int = Field(3, ge=1)
+    finetune_scope: Literal["decoder", "all"] = "decoder"  # "all" on a GPU
+    finetune_device: str = "cpu"  # "cuda" on a GPU worker
+    finetune_base_path: Path | None = None  # HF Whisper folder (medium.en); None: bundled
+    experiment_share: float = Field(0.1, gt=0, lt=1)  # users on the challenger
+    promotion_slice_tolerance: float = Field(0.02, ge=0)  # WER a slice may rise (absolute)
+    promotion_latency_tolerance: float = Field(0.10, ge=0)  # P95 may rise this share
+
     # Text-to-speech
     tts_backend: str = "piper"
     default_voice: VoiceName = "friendly"
@@ -173,7 +186,7 @@ class Settings(BaseSettings):
     xtts_checkpoint_dir: Path | None = None
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
 
-    @field_validator("review_batch_cron")
+    @field_validator("review_batch_cron", "learning_loop_cron")
     @classmethod
     def _five_cron_fields(cls, value: str) -> str:
         if len(value.split()) != 5:

@@ -17,6 +17,7 @@ from core.folders import data_folder
 from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
+TRAINING_QUEUE = "training"  # GPU workers take it: `voice-service worker -Q training`
 CHAIN = (  # the capture chain, in order: task name and queue
     ("capture.encode", "capture"),
     ("capture.redact", "redaction"),
@@ -31,20 +32,26 @@ OTHER_ROUTES = (  # tasks outside the chain
     ("capture.sweep", "capture"),
     ("capture.expire", "persist"),
     ("review.build_batch", "review"),
+    ("learning.finetune", TRAINING_QUEUE),
+    ("learning.loop", TRAINING_QUEUE),
 )
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
 
 
-def weekly(settings: Settings) -> crontab:
-    """``VOICE_REVIEW_BATCH_CRON`` (minute hour day-of-month month day-of-week, UTC)."""
-    minute, hour, day_of_month, month, day_of_week = settings.review_batch_cron.split()
+def weekly(settings: Settings, cron: str | None = None) -> crontab:
+    """``cron`` or ``VOICE_REVIEW_BATCH_CRON`` (minute hour day-of-month month day-of-week, UTC)."""
+    minute, hour, day_of_month, month, day_of_week = (cron or settings.review_batch_cron).split()
     return crontab(minute, hour, day_of_week, day_of_month, month)
 
 
 def make_app(settings: Settings) -> Celery:
     """A Celery app for ``settings``."""
-    app = Celery("voice-service", broker=settings.resolved_broker_url(), include=["workers.tasks"])
+    app = Celery(
+        "voice-service",
+        broker=settings.resolved_broker_url(),
+        include=["workers.tasks", "workers.learning_tasks"],
+    )
     transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if settings.resolved_broker_url().startswith("filesystem"):
         folder = data_folder(settings, "broker")
@@ -61,7 +68,8 @@ def make_app(settings: Settings) -> Celery:
         # One direct exchange per queue: with Celery's default (every queue bound to the
         # default exchange under one key) a message would reach all four queues.
         task_queues=[
-            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+            Queue(name, Exchange(name, type="direct"), routing_key=name)
+            for name in (*QUEUES, TRAINING_QUEUE)
         ],
         task_default_queue="capture",
         task_routes={name: {"queue": queue} for name, queue in (*CHAIN, *OTHER_ROUTES)},
@@ -90,6 +98,11 @@ def make_app(settings: Settings) -> Celery:
                 "schedule": crontab(hour=settings.retention_hour_utc, minute=0),
             },
             "review-batch": {"task": "review.build_batch", "schedule": weekly(settings)},
+            # runs every week; does nothing unless VOICE_LEARNING_LOOP=on
+            "learning-loop": {
+                "task": "learning.loop",
+                "schedule": weekly(settings, settings.learning_loop_cron),
+            },
         },
         timezone="UTC",
         beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
@@ -113,3 +126,8 @@ def enqueue_feedback(
 ) -> None:
     """Record feedback on a turn already handed to the capture chain."""
     celery.send_task("capture.feedback", args=(turn_id, value, event_id, at.isoformat()))
+
+
+def enqueue_training(celery: Celery, job_id: str, out: str, base: str | None) -> None:
+    """Run a queued fine-tune job on the ``training`` queue."""
+    celery.send_task("learning.finetune", args=(job_id, out, base))

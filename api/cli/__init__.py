@@ -23,7 +23,9 @@ from api.cli import (
     bench,
     bench_capture,
     db,
+    finetune,
     kb,
+    models,
     nlu,
     qa_eval,
     redact,
@@ -51,6 +53,8 @@ COMMANDS: list[ModuleType] = [
     admin,
     redact,
     qa_eval,
+    finetune,
+    models,
 ]
 
 

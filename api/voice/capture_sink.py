@@ -62,8 +62,12 @@ class CaptureSink:
         latency: Latency,
         pcm: bytes,
         feedback: str | None,
+        models: dict[str, str] | None = None,
     ) -> None:
-        """Queue the turn for capture; returns at once (the work runs on a thread)."""
+        """Queue the turn for capture; returns at once (the work runs on a thread).
+
+        ``models`` adds the session's STT version and A/B arm to the process' model names.
+        """
         entry = SpoolRecord(
             turn_id=turn_id,
             user_id=self.user_id(user_token),
@@ -76,7 +80,7 @@ class CaptureSink:
             intent=nlu.intent,
             domain=nlu.domain,
             latency=latency.model_dump(exclude={"first_audio_ms"}),
-            models=self.models,
+            models={**self.models, **(models or {})},
             words=transcript.words,
             avg_logprob=transcript.avg_logprob,
             feedback=feedback,

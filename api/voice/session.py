@@ -65,6 +65,7 @@ class VoiceSession:
         # Who the captures belong to: the user a verified token names, else the client's own
         # identifier (the page keeps a random one), else this session alone.
         self.user_token = user or start.user or f"anonymous:{self.session_id}"
+        self.stt, self.arm = chain.models.stt_for(self.user_token)  # kept for the session
         self.turn_index = 0
         self.voice = start.voice or settings.default_voice
         self.consent = start.consent
@@ -179,7 +180,7 @@ class VoiceSession:
         if self.utterance is None:
             self.utterance, self.preroll = self.preroll, []
             self.utterance_samples = sum(a.size for a in self.utterance)
-            self.transcriber = StreamingTranscriber(self.chain.models.stt)
+            self.transcriber = StreamingTranscriber(self.stt)
             self.partial_task = asyncio.create_task(self._partials())
         if self.final_task is not None:  # that final transcript is stale now
             self.final_task.cancel()
@@ -259,7 +260,7 @@ class VoiceSession:
                 return
             if self.tracker.last_voiced_frame == seen_voiced or self.final_task is not None:
                 continue  # nothing new said, or the speaker paused: the final pass runs
-            if self.chain.models.stt.busy():
+            if self.stt.busy():
                 continue  # a final pass (or a stale one finishing) comes first
             seen_voiced = self.tracker.last_voiced_frame
             text = await self.transcriber.update(self._audio())
@@ -419,6 +420,7 @@ class VoiceSession:
             latency=latency,
             pcm=turn.pcm,
             feedback=self.feedback.get(turn.id),
+            models=self.arm.record(),
         )
         self.captured.add(turn.id)
         self.turn_index += 1
@@ -436,7 +438,7 @@ class VoiceSession:
         # One utterance from the start of the first part: transcribed again as a whole.
         self.utterance.insert(0, pcm16_to_float(turn.pcm))
         self.utterance_samples += len(turn.pcm) // 2
-        self.transcriber = StreamingTranscriber(self.chain.models.stt)
+        self.transcriber = StreamingTranscriber(self.stt)
         log.debug("turn %s resumed: merged with what follows", turn.id)
 
     async def interrupt(self) -> None:

@@ -18,7 +18,7 @@ QUEUES = "capture,redaction,persist,review"
 
 @contextmanager
 def celery_worker(
-    env: dict[str, str], log_path: Path | None = None
+    env: dict[str, str], log_path: Path | None = None, queues: str = QUEUES
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``celery -A workers worker`` until the block ends (then stop it).
 
@@ -34,7 +34,7 @@ def celery_worker(
                 "workers",
                 "worker",
                 "-Q",
-                QUEUES,
+                queues,
                 "--pool=solo",
                 "--concurrency=1",
                 "--loglevel=INFO",

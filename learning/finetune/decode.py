@@ -1,0 +1,70 @@
+"""Greedy Whisper decoding with a ``transformers`` model: the dev WER during training.
+
+The same rules as faster-whisper without timestamps (beam 1, temperature 0): the forced
+prompt, ``suppress_tokens`` at every step, ``begin_suppress_tokens`` at the first, no
+timestamp tokens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from learning.finetune.data import Tokens
+
+MAX_NEW_TOKENS = 120
+
+
+def features(extractor: Any, audio: list[np.ndarray]) -> Any:
+    """Log-mel features (batch, mels, 3000) as a float32 tensor."""
+    import torch
+
+    values = extractor(audio, sampling_rate=16_000, return_tensors="np").input_features
+    return torch.from_numpy(np.asarray(values, dtype=np.float32))
+
+
+def greedy(model: Any, encoder_states: Any, tokens: Tokens, config: Any) -> list[str]:
+    """Transcripts of a batch whose encoder outputs are ``encoder_states``."""
+    import torch
+
+    batch = encoder_states.shape[0]
+    prefix = torch.tensor([tokens.prefix] * batch)
+    generated = prefix
+    done = torch.zeros(batch, dtype=torch.bool)
+    suppress = list(config.suppress_tokens or [])
+    begin = list(config.begin_suppress_tokens or [])
+    timestamps = slice(tokens.no_timestamps + 1, None)
+    limit = min(MAX_NEW_TOKENS, config.max_target_positions - len(tokens.prefix))
+    with torch.no_grad():
+        for step in range(limit):
+            hidden = model.model.decoder(
+                input_ids=generated, encoder_hidden_states=encoder_states
+            ).last_hidden_state[:, -1]
+            logits = model.proj_out(hidden)
+            logits[:, suppress] = -np.inf
+            logits[:, tokens.no_timestamps] = -np.inf
+            logits[:, timestamps] = -np.inf
+            if step == 0:
+                logits[:, begin] = -np.inf
+            following = logits.argmax(dim=-1)
+            following[done] = tokens.eot
+            generated = torch.cat([generated, following[:, None]], dim=1)
+            done |= following == tokens.eot
+            if bool(done.all()):
+                break
+    return [tokens.decode(row[len(tokens.prefix) :].tolist()) for row in generated]
+
+
+def transcribe(
+    model: Any, extractor: Any, tokens: Tokens, audio: list[np.ndarray], batch: int = 8
+) -> list[str]:
+    """Transcripts of clips of at most 30 s each."""
+    import torch
+
+    texts: list[str] = []
+    for start in range(0, len(audio), batch):
+        with torch.no_grad():
+            states = model.model.encoder(features(extractor, audio[start : start + batch]))
+        texts += greedy(model, states.last_hidden_state, tokens, model.config)
+    return texts
