@@ -16,14 +16,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import numpy as np
-
 from learning.errors import LearningError
 from learning.finetune import decode
 from learning.finetune.data import Clip, Tokens
 from learning.finetune.wer import wer
 
 Progress = Callable[[dict[str, Any]], None]
+CACHE_LIMIT = 2000  # clips whose encoder outputs are kept in memory (2.3 MB each for tiny)
 
 
 @dataclass
@@ -146,23 +145,25 @@ def train(
         with torch.set_grad_enabled(grad):
             return whisper.model.encoder(feats).last_hidden_state
 
+    frozen = settings.scope == "decoder"  # the encoder's outputs never change
     cached: list[Any] | None = None
-    if settings.scope == "decoder":  # the frozen encoder runs once per clip
-        cached = [encode(train_clips[i : i + 8]) for i in range(0, len(train_clips), 8)]
-        cached = list(torch.cat(cached)) if cached else []
-    dev_states = (
-        torch.cat([encode(dev_clips[i : i + 8]) for i in range(0, len(dev_clips), 8)])
-        if dev_clips
-        else None
-    )
+    if frozen and len(train_clips) <= CACHE_LIMIT:  # the encoder runs once per clip
+        parts = [encode(train_clips[i : i + 8]) for i in range(0, len(train_clips), 8)]
+        cached = list(torch.cat(parts))
+    dev_cache: dict[int, Any] = {}
 
     def dev_wer() -> float | None:
-        if dev_states is None:
+        if not dev_clips:
             return None
         peft_model.eval()
         texts: list[str] = []
         for i in range(0, len(dev_clips), 8):
-            texts += decode.greedy(whisper, dev_states[i : i + 8], tokens, model.config)
+            states = dev_cache.get(i)
+            if states is None:
+                states = encode(dev_clips[i : i + 8])
+                if frozen and len(dev_clips) <= CACHE_LIMIT:
+                    dev_cache[i] = states
+            texts += decode.greedy(whisper, states, tokens, model.config)
         peft_model.train()
         return wer([c.text for c in dev_clips], texts)
 
@@ -190,7 +191,7 @@ def train(
             if cached is not None:
                 states = torch.stack([cached[i] for i in chosen])
             else:
-                states = encode([train_clips[i] for i in chosen], grad=True)
+                states = encode([train_clips[i] for i in chosen], grad=not frozen)
             inputs, labels = _batch(tokens, [train_clips[i].text for i in chosen])
             hidden = whisper.model.decoder(
                 input_ids=inputs.to(device), encoder_hidden_states=states
@@ -239,9 +240,3 @@ def _adapter_state(model: Any) -> dict[str, Any]:
 
 def _load_adapter_state(model: Any, state: dict[str, Any]) -> None:
     model.load_state_dict(copy.copy(state), strict=False)
-
-
-def seed_everything(seed: int) -> None:
-    """Numpy and Python's generators too (the adapters' init uses torch's)."""
-    random.seed(seed)
-    np.random.seed(seed)

@@ -59,7 +59,11 @@ def register(
     digest = artefacts.folder_digest(folder)
     now = datetime.now(UTC)
     model_id = model_id or f"{kind}-{now:%Y%m%d%H%M%S}-{digest[:8]}"
-    prefix, digest = artefacts.upload_folder(settings, folder, kind, model_id)
+    try:
+        prefix, digest = artefacts.upload_folder(settings, folder, kind, model_id)
+    except BaseException:
+        artefacts.delete_folder(settings, artefacts.prefix_for(kind, model_id))
+        raise
     try:
         with session_scope(settings) as session:
             entry = ModelVersion(
