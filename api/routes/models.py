@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from api.routes.admin import ERRORS, Admin, AdminError
 from api.voice.stt_versions import SttVersions
 from core.settings import Settings
-from learning.errors import LearningError, ModelNotFound
+from learning.errors import LearningError
 from review.keys import Caller
 
 router = APIRouter(tags=["models"])
@@ -54,10 +54,9 @@ async def _call(work: Callable[[], T]) -> T:
     """Run registry work on a thread; its errors become JSON errors."""
     try:
         return await asyncio.to_thread(work)
-    except ModelNotFound as exc:
-        raise AdminError(404, exc.code, str(exc)) from exc
     except LearningError as exc:
-        raise AdminError(409 if exc.code in CONFLICTS else 400, exc.code, str(exc)) from exc
+        status = 404 if exc.code.endswith("not_found") else 409 if exc.code in CONFLICTS else 400
+        raise AdminError(status, exc.code, str(exc)) from exc
 
 
 @router.get("/v1/admin/models", responses=ERRORS)
