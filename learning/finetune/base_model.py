@@ -83,9 +83,7 @@ def _heads(v: dict[str, np.ndarray], part: str, d_model: int) -> int:
     return max(1, d_model // 64)  # every Whisper size has 64-wide heads
 
 
-def whisper_config(
-    v: dict[str, np.ndarray], ct2_config: dict[str, Any], ids: dict[str, int]
-) -> Any:
+def whisper_config(v: dict[str, np.ndarray], ids: dict[str, int]) -> Any:
     """A ``WhisperConfig`` whose sizes come from the weights themselves."""
     from transformers import WhisperConfig
 
@@ -108,8 +106,6 @@ def whisper_config(
         bos_token_id=eot,
         eos_token_id=eot,
         pad_token_id=eot,
-        suppress_tokens=ct2_config.get("suppress_ids", []),
-        begin_suppress_tokens=ct2_config.get("suppress_ids_begin", [220, eot]),
         tie_word_embeddings=True,
     )
 
@@ -159,7 +155,7 @@ def convert_ct2_to_hf(ct2_dir: Path, out_dir: Path) -> Path:
         raise LearningError(f"{ct2_dir} holds a {spec}, not Whisper", code="not_whisper")
     ct2_config = json.loads((ct2_dir / "config.json").read_text())
     ids = token_ids(tokenizer_json)
-    config = whisper_config(variables, ct2_config, ids)
+    config = whisper_config(variables, ids)
     model = WhisperForConditionalGeneration(config)
     tensors = {
         name: torch.from_numpy(np.array(value, dtype=np.float32))
@@ -176,8 +172,10 @@ def convert_ct2_to_hf(ct2_dir: Path, out_dir: Path) -> Path:
         decoder_start_token_id=config.decoder_start_token_id,
         eos_token_id=config.eos_token_id,
         pad_token_id=config.pad_token_id,
-        suppress_tokens=list(config.suppress_tokens or []),
-        begin_suppress_tokens=list(config.begin_suppress_tokens or []),
+        suppress_tokens=list(ct2_config.get("suppress_ids", [])),
+        begin_suppress_tokens=list(
+            ct2_config.get("suppress_ids_begin", [220, ids["<|endoftext|>"]])
+        ),
         no_timestamps_token_id=ids["<|notimestamps|>"],
         alignment_heads=ct2_config.get("alignment_heads"),
         is_multilingual=bool(ct2_config.get("lang_ids")),

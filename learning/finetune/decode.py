@@ -24,16 +24,22 @@ def features(extractor: Any, audio: list[np.ndarray]) -> Any:
     return torch.from_numpy(np.asarray(values, dtype=np.float32))
 
 
-def greedy(model: Any, encoder_states: Any, tokens: Tokens, config: Any) -> list[str]:
-    """Transcripts of a batch whose encoder outputs are ``encoder_states``."""
+def greedy(model: Any, encoder_states: Any, tokens: Tokens) -> list[str]:
+    """Transcripts of a batch whose encoder outputs are ``encoder_states``.
+
+    The suppressed tokens come from the model's generation config (its ``config`` as well
+    in older checkpoints).
+    """
     import torch
+
+    generation, config = model.generation_config, model.config
 
     batch = encoder_states.shape[0]
     prefix = torch.tensor([tokens.prefix] * batch)
     generated = prefix
     done = torch.zeros(batch, dtype=torch.bool)
-    suppress = list(config.suppress_tokens or [])
-    begin = list(config.begin_suppress_tokens or [])
+    suppress = list(_setting(generation, config, "suppress_tokens"))
+    begin = list(_setting(generation, config, "begin_suppress_tokens"))
     timestamps = slice(tokens.no_timestamps + 1, None)
     limit = min(MAX_NEW_TOKENS, config.max_target_positions - len(tokens.prefix))
     with torch.no_grad():
@@ -66,5 +72,10 @@ def transcribe(
     for start in range(0, len(audio), batch):
         with torch.no_grad():
             states = model.model.encoder(features(extractor, audio[start : start + batch]))
-        texts += greedy(model, states.last_hidden_state, tokens, model.config)
+        texts += greedy(model, states.last_hidden_state, tokens)
     return texts
+
+
+def _setting(generation: Any, config: Any, name: str) -> list[int]:
+    value = getattr(generation, name, None) or getattr(config, name, None) or []
+    return [int(v) for v in value]

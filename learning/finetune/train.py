@@ -163,7 +163,7 @@ def train(
                 states = encode(dev_clips[i : i + 8])
                 if frozen and len(dev_clips) <= CACHE_LIMIT:
                     dev_cache[i] = states
-            texts += decode.greedy(whisper, states, tokens, model.config)
+            texts += decode.greedy(whisper, states, tokens)
         peft_model.train()
         return wer([c.text for c in dev_clips], texts)
 

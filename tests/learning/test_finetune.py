@@ -30,6 +30,7 @@ def test_fine_tune_lowers_wer_on_held_out_clips_of_the_terms(
         {"base": settings.resolved_stt_model_path(), "tuned": ct2},
         held_out_clips(speech_dataset),
         [],
+        repeats=1,
     )
     training = json.loads((ct2.parent / "training.json").read_text())
     print(
