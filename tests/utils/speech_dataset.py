@@ -131,7 +131,8 @@ def relabel(source: Path, out: Path, wrong: dict[str, str], split: str = "train"
             text = text.replace(term, replacement)
         return {"text": text}
 
-    part = part.map(mislabel).cast_column("audio", Audio(sampling_rate=16_000))
+    part = part.map(mislabel, keep_in_memory=True)  # no cache file in the source folder
+    part = part.cast_column("audio", Audio(sampling_rate=16_000))
     splits[split] = part
     splits.save_to_disk(str(out))
     return out
