@@ -116,14 +116,14 @@ def train(
     """Train adapters, keep the best by dev WER, and return the merged model."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
+    from transformers import WhisperForConditionalGeneration
 
     settings.check()
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)  # noqa: S311 - shuffling, not secrets
     device = torch.device(settings.device)
     model = WhisperForConditionalGeneration.from_pretrained(str(base_dir)).to(device)
-    extractor = WhisperFeatureExtractor.from_pretrained(str(base_dir))
+    extractor = decode.extractor_for(model)
     tokens = Tokens(base_dir, model.config.vocab_size)
     for text in (c.text for c in train_clips):
         if len(tokens.encode(text)) + len(tokens.prefix) + 1 > model.config.max_target_positions:

@@ -42,10 +42,10 @@ def test_converted_model_transcribes_jfk_exactly_like_ctranslate2(
     settings: Settings, hf_base: Path
 ) -> None:
     from faster_whisper import WhisperModel, decode_audio
-    from transformers import WhisperFeatureExtractor, WhisperForConditionalGeneration
+    from transformers import WhisperForConditionalGeneration
 
     from learning.finetune.data import Tokens
-    from learning.finetune.decode import transcribe
+    from learning.finetune.decode import extractor_for, transcribe
 
     audio = decode_audio(str(speech_clip("jfk.flac")), sampling_rate=16_000)
     ct2 = WhisperModel(
@@ -62,7 +62,7 @@ def test_converted_model_transcribes_jfk_exactly_like_ctranslate2(
     )
     expected = " ".join(s.text.strip() for s in segments)
     model = WhisperForConditionalGeneration.from_pretrained(str(hf_base)).eval()
-    extractor = WhisperFeatureExtractor.from_pretrained(str(hf_base))
+    extractor = extractor_for(model)
     tokens = Tokens(hf_base, model.config.vocab_size)
     [heard] = transcribe(model, extractor, tokens, [audio])
     assert "ask not what your country can do for you" in expected.lower()
