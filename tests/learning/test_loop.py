@@ -91,7 +91,7 @@ def test_the_loop_end_to_end(
         base,
     }
     stt, arm = versions.assign(f"user-{arms.index(challengers[0])}")
-    clip = next(c for c in held_out_clips(speech_dataset) if "Boltzmann" in c.text)
+    clip = next(c for c in held_out_clips(speech_dataset) if "Avogadro" in c.text)
     heard = asyncio.run(stt.transcribe_all(clip.audio)).text
     default_heard = asyncio.run(versions.default.transcribe_all(clip.audio)).text
     print(f"challenger heard {heard!r}; champion heard {default_heard!r}")

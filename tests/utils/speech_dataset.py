@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-# (domain, term): terms tiny.en gets wrong from this voice (checked by the tests' baseline)
+# domain -> terms tiny.en mishears from this voice ("plank", "that a Gadrow", "Rebo so", ...)
 TERMS = {
-    "physics": ["Boltzmann", "Planck"],
-    "chemistry": ["Avogadro", "stoichiometry"],
-    "biology": ["mitochondria", "ribosome"],
+    "physics": ["Planck", "Coulomb"],
+    "chemistry": ["Avogadro", "enthalpy"],
+    "biology": ["ribosome", "chloroplast"],
     "astronomy": ["the Moon", "a planet"],  # heard right already: a slice that must not worsen
 }
 TRAIN_TEMPLATES = [
