@@ -106,11 +106,14 @@ def build_dataset(
         }
     )
     templates = {"train": TRAIN_TEMPLATES, "dev": DEV_TEMPLATES, "test": TEST_TEMPLATES}
+    # Stored as the plain struct first, then cast: encoding through Audio needs torchcodec.
+    raw = Features({**features, "audio": {"bytes": Value("binary"), "path": Value("string")}})
     parts = {}
     for split in splits:
         rows = rows_for(split, voice, templates[split])
         columns = {name: [row[name] for row in rows] for name in features}
-        parts[split] = Dataset.from_dict(columns, features=features)
+        dataset = Dataset.from_dict(columns, features=raw)
+        parts[split] = dataset.cast_column("audio", Audio(sampling_rate=16_000))
     DatasetDict(parts).save_to_disk(str(out))
     return out
 
