@@ -32,6 +32,9 @@ def add_parser(subparsers: Any) -> None:
     evaluate = actions.add_parser("evaluate", help="WER and latency against the champion")
     evaluate.add_argument("id")
     evaluate.add_argument("--dataset", type=Path, required=True, help="an export with a test split")
+    evaluate.add_argument(
+        "--repeats", type=int, default=3, help="runs per clip; its fastest is its latency"
+    )
     evaluate.set_defaults(run=run_evaluate)
     rollback = actions.add_parser("rollback", help="the previous champion serves again")
     rollback.set_defaults(run=run_rollback)
@@ -89,7 +92,7 @@ def run_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     """Evaluate with the champion; print both."""
     from learning.experiments.gate import evaluate
 
-    results = evaluate(settings, args.id, args.dataset)
+    results = evaluate(settings, args.id, args.dataset, repeats=max(1, args.repeats))
     for model_id, figures in results.items():
         print(
             f"{model_id}: test WER {figures['wer']:.3f} {figures['domains']} regression WER "

@@ -56,7 +56,9 @@ def decide(
     }
 
 
-def evaluate(settings: Settings, model_id: str, dataset: Path) -> dict[str, dict[str, Any]]:
+def evaluate(
+    settings: Settings, model_id: str, dataset: Path, repeats: int = 3
+) -> dict[str, dict[str, Any]]:
     """Evaluate ``model_id`` and the champion together; both records are kept."""
     from learning.experiments.evaluate import evaluate_folders, held_out_clips, regression_clips
     from learning.finetune.data import dataset_digest, dataset_id
@@ -67,7 +69,7 @@ def evaluate(settings: Settings, model_id: str, dataset: Path) -> dict[str, dict
     champion = versions.champion(settings, entry.kind)
     ids = [model_id] + ([champion.id] if champion is not None and champion.id != model_id else [])
     folders = {i: versions.local_folder(settings, i) for i in ids}
-    results = evaluate_folders(settings, folders, test, regression)
+    results = evaluate_folders(settings, folders, test, regression, repeats)
     digest, name = dataset_digest(dataset), dataset_id(dataset)
     for i, figures in results.items():
         figures.update(

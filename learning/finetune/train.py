@@ -180,11 +180,12 @@ def train(
     history: list[dict[str, Any]] = []
     step, stale, started = 0, 0, time.perf_counter()
     peft_model.train()
-    while step < total and stale < settings.patience:
+    perfect = best_wer == 0.0  # nothing left to learn on dev: stop
+    while step < total and stale < settings.patience and not perfect:
         order = list(range(len(train_clips)))
         rng.shuffle(order)
         for first in range(0, len(order), settings.batch_size):
-            if step >= total or stale >= settings.patience:
+            if step >= total or stale >= settings.patience or perfect:
                 break
             chosen = order[first : first + settings.batch_size]
             tick = time.perf_counter()
@@ -210,7 +211,7 @@ def train(
                 "event": "step",
                 "step": step,
                 "epoch": 1 + (step - 1) // per_epoch,
-                "loss": round(float(loss), 4),
+                "loss": round(float(loss.detach()), 4),
                 "step_s": round(time.perf_counter() - tick, 3),
             }
             if step % eval_every == 0 or step == total:
@@ -218,6 +219,7 @@ def train(
                 record["dev_wer"] = current
                 if current is not None and best_wer is not None and current < best_wer:
                     best_wer, stale, best_state = current, 0, _adapter_state(peft_model)
+                    perfect = current == 0.0
                 elif current is not None:
                     stale += 1
                 else:

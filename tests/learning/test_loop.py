@@ -58,7 +58,7 @@ def test_the_loop_end_to_end(
     assert refused.returncode == 1 and "never evaluated" in refused.stderr
     assert _status(registry, bad) == "candidate"
 
-    print(_ok(registry.cli("models", "evaluate", bad, "--dataset", dataset)))
+    print(_ok(registry.cli("models", "evaluate", bad, "--dataset", dataset, "--repeats", "2")))
     refused = registry.cli("models", "promote", bad)
     assert (
         refused.returncode == 1 and "refused" in refused.stderr and "astronomy" in refused.stderr
@@ -77,7 +77,7 @@ def test_the_loop_end_to_end(
     _ok(registry.cli("models", "retire", bad))
 
     # the good fine-tune: evaluated with the champion, then an A/B test, then promoted
-    print(_ok(registry.cli("models", "evaluate", good, "--dataset", dataset)))
+    print(_ok(registry.cli("models", "evaluate", good, "--dataset", dataset, "--repeats", "2")))
     _ok(registry.cli("experiment", "start", good, "--share", "0.1"))
     assert _status(registry, good) == "challenger"
     versions = SttVersions(registry.settings, FasterWhisperSTT(registry.settings))

@@ -26,8 +26,6 @@ TRAIN_TEMPLATES = [
     "{t} is a word every student should know.",
     "Tell me more about {t}.",
     "What does {t} mean?",
-    "Our lesson today is about {t}.",
-    "I read a chapter on {t} last night.",
     "Can you explain {t} in simple words?",
 ]
 DEV_TEMPLATES = ["Please define {t} for me."]
