@@ -19,6 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.routes import admin, health, me, voice
+from api.routes import models as model_routes
 from api.routes.errors import json_error
 from api.routes.limits import Limits
 from api.routes.voice import SessionManager
@@ -107,7 +108,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(voice.router)
     app.include_router(me.router)
     app.include_router(admin.router)
-    app.include_router(models.router)
+    app.include_router(model_routes.router)
     app.add_exception_handler(admin.AdminError, _admin_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

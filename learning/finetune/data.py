@@ -105,7 +105,13 @@ class Tokens:
         from tokenizers import Tokenizer
 
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        ids = self.tokenizer.token_to_id
+
+        def ids(token: str) -> int:
+            found = self.tokenizer.token_to_id(token)
+            if found is None:
+                raise LearningError(f"{model_dir}/tokenizer.json lacks {token}", code="bad_model")
+            return int(found)
+
         self.eot = ids("<|endoftext|>")
         self.sot = ids("<|startoftranscript|>")
         self.no_timestamps = ids("<|notimestamps|>")
