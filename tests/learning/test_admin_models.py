@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import httpx
 import pytest
 
 from api.app import create_app
+from learning.registry.versions import register
 from review.keys import create_key
 from tests.learning.conftest import Registry
 
 
 @pytest.mark.asyncio
-async def test_model_routes_need_an_admin_and_answer_errors_in_json(
-    registry: Registry, finetuned: tuple[str, Path, str]
-) -> None:
-    model_id, _, _ = finetuned
+async def test_model_routes_need_an_admin_and_answer_errors_in_json(registry: Registry) -> None:
     settings = registry.settings
+    # a candidate: the bundled model's folder registered under another id
+    model_id = register(settings, settings.resolved_stt_model_path(), model_id="stt-admin-copy").id
     _, admin = create_key(settings, "ada", "admin")
     _, reviewer = create_key(settings, "rev", "reviewer")
     app = create_app(settings)  # no lifespan: the voice models are not needed here
