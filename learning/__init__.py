@@ -1,5 +1,6 @@
-"""The learning loop: fine-tuning, the model registry, experiments (A/B) and promotion.
+"""The learning loop: datasets from consented turns, their evaluation, and more.
 
-Plain code that the CLI, the admin API and Celery tasks call; it imports ``core`` and the
-capture store, never ``api``.
+``learning.dataset`` exports training data; ``learning.evaluation`` measures models. Plain
+code like ``capture``: the CLI, the admin API and Celery tasks call it. It imports
+``capture``, ``redaction`` and ``core``, never ``api``.
 """

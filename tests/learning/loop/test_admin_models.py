@@ -8,7 +8,7 @@ import pytest
 from api.app import create_app
 from learning.registry.versions import register
 from review.keys import create_key
-from tests.learning.conftest import Registry
+from tests.learning.loop.conftest import Registry
 
 
 @pytest.mark.asyncio

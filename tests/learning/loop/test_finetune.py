@@ -16,7 +16,7 @@ from core.db import session_scope
 from core.settings import Settings
 from learning.experiments.evaluate import evaluate_folders, held_out_clips
 from learning.registry.models import ModelVersion, TrainingJob
-from tests.learning.conftest import FAST, Registry
+from tests.learning.loop.conftest import FAST, Registry
 from tests.utils.speech_dataset import build_dataset
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from core.db import session_scope
 from learning.registry.models import Experiment, ModelVersion, TrainingJob
-from tests.learning.conftest import Registry
+from tests.learning.loop.conftest import Registry
 from tests.utils.capture import BROKER
 from tests.utils.celery_worker import celery_worker
 

@@ -20,7 +20,7 @@ from core.db import session_scope
 from learning.experiments.evaluate import held_out_clips
 from learning.finetune.wer import wer
 from learning.registry.models import ModelVersion
-from tests.learning.conftest import FAST, Registry
+from tests.learning.loop.conftest import FAST, Registry
 from tests.utils.speech_dataset import relabel
 
 
