@@ -36,14 +36,16 @@ class Registry:
     settings: Settings
     env: dict[str, str]
 
-    def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        """``voice-service ARGS`` against this registry."""
+    def cli(
+        self, *args: str, timeout: float = 900, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``voice-service ARGS`` against this registry (``env`` adds variables)."""
         return subprocess.run(
             [sys.executable, "-m", "api.cli", *args],
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, **self.env},
+            env={**os.environ, **self.env, **(env or {})},
         )
 
 

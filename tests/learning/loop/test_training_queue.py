@@ -29,7 +29,7 @@ def _wait_for_job(registry: Registry, job_id: str, timeout_s: float) -> Training
 
 @pytest.mark.timeout(1500)
 def test_finetune_and_the_loop_run_on_the_training_queue(
-    registry: Registry, speech_dataset: Path, finetuned: tuple[str, Path, str], tmp_path: Path
+    registry: Registry, speech_dataset: Path, tmp_path: Path
 ) -> None:
     redis.Redis.from_url(BROKER).flushdb()
     env = {**registry.env, "VOICE_BROKER_URL": BROKER}
@@ -47,6 +47,7 @@ def test_finetune_and_the_loop_run_on_the_training_queue(
         "2",
         "--eval-every",
         "2",
+        env={"VOICE_BROKER_URL": BROKER},  # the worker's broker: Redis db VOICE_TEST_BROKER
     )
     assert queued.returncode == 0, queued.stderr
     job_id = queued.stdout.split()[2]
@@ -57,7 +58,7 @@ def test_finetune_and_the_loop_run_on_the_training_queue(
         "VOICE_LEARNING_LOOP": "on",
         "VOICE_LEARNING_DATASET_PATH": str(speech_dataset),
         "VOICE_FINETUNE_RANK": "8",
-        "VOICE_FINETUNE_EPOCHS": "2",
+        "VOICE_FINETUNE_EPOCHS": "1",
     }
     with celery_worker(loop_env, tmp_path / "worker.log", queues="training"):
         job = _wait_for_job(registry, job_id, 900)
