@@ -36,7 +36,7 @@ $(VENV)/.installed: pyproject.toml $(VENV)/.llama
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.llama
-	$(BIN)/pip install --find-links $(WHEELS) -e '.[dev,learning,eval]'
+	$(BIN)/pip install --find-links $(WHEELS) $$(bash scripts/cpu-torch.sh $(BIN)/pip) -e '.[dev,learning,eval,train]'
 	touch $@ $(VENV)/.installed
 
 run: install

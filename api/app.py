@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api import metrics
 from api.routes import admin, evaluation, health, me, voice
+from api.routes import models as model_routes
 from api.routes.errors import ApiError, api_error_handler, json_error
 from api.routes.voice import SessionManager
 from api.security import SecurityHeaders
@@ -49,6 +50,7 @@ async def _load(settings: Settings, state: ModelState) -> None:
         models = await asyncio.to_thread(Models.load, settings)
         state.capture.models = models.describe()
         metrics.models_loaded(time.perf_counter() - started, state.capture.models)
+        await asyncio.to_thread(_sync_versions, models)
         state.models = models
     except BackendUnavailable as exc:  # a setting or a missing package: one line says which
         log.error("loading the models failed: %s", exc)
@@ -63,6 +65,16 @@ async def _refresh_leases(app: FastAPI) -> None:
     while True:
         await asyncio.sleep(LEASE_S / 3)
         await asyncio.to_thread(app.state.sessions.connections.refresh)
+
+
+def _sync_versions(models: Models) -> None:
+    """The registry's champion and experiment, when there is a registry to read."""
+    if models.versions is None:
+        return
+    try:
+        models.versions.sync()
+    except Exception as exc:  # no registry tables yet, or the store is down: keep the default
+        log.warning("model registry not read: %s: %s", type(exc).__name__, exc)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -111,6 +123,7 @@ def create_app(settings: Settings | None = None, models: Models | None = None) -
     app.include_router(metrics.router)
     app.include_router(evaluation.router)
     app.add_exception_handler(ApiError, api_error_handler)
+    app.include_router(model_routes.router)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 

@@ -222,6 +222,19 @@ class Settings(BaseSettings):
     cache_ttl_s: int = Field(3600, ge=1)  # how long a cached answer or sentence lives
     cache_memory_mb: int = Field(64, ge=1)  # in-process bound (speech; answers get 1/8 more)
 
+    # Learning loop (fine-tune, registry, A/B, promotion: docs/LEARNING.md)
+    learning_loop: Literal["on", "off"] = "off"  # the weekly beat task runs the whole loop
+    learning_loop_cron: str = "0 4 * * 0"  # minute hour day month weekday (UTC)
+    learning_dataset_path: Path | None = None  # the export the loop trains on
+    finetune_rank: int = Field(32, ge=1)  # LoRA rank of a fine-tune
+    finetune_epochs: int = Field(3, ge=1)  # passes over the train split at most
+    finetune_scope: Literal["decoder", "all"] = "decoder"  # "all" on a GPU
+    finetune_device: str = "cpu"  # "cuda" on a GPU worker
+    finetune_base_path: Path | None = None  # HF Whisper folder (medium.en); None: bundled
+    experiment_share: float = Field(0.1, gt=0, lt=1)  # users on the challenger
+    promotion_slice_tolerance: float = Field(0.02, ge=0)  # WER a slice may rise (absolute)
+    promotion_latency_tolerance: float = Field(0.10, ge=0)  # P95 may rise this share
+
     # Text-to-speech
     tts_backend: Literal["piper", "xtts"] = "piper"  # text-to-speech backend
     default_voice: VoiceName = "friendly"  # voice of a session that names none
@@ -253,7 +266,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("review_batch_cron", "eval_report_cron")
+    @field_validator("review_batch_cron", "eval_report_cron", "learning_loop_cron")
     @classmethod
     def _cron_celery_parses(cls, value: str) -> str:
         fields = value.split()

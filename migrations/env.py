@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import learning.registry.models  # noqa: F401 - its tables are on the same metadata
 from capture.models import Base
 from core.db import engine_for
 

@@ -18,7 +18,8 @@ from core.settings import Settings
 
 QUEUES = ("capture", "redaction", "persist", "review")
 DATASETS = "datasets"  # long exports, on workers of their own: ``worker --queues datasets``
-ALL_QUEUES = (*QUEUES, DATASETS)  # what ``worker --queues`` may name
+TRAINING_QUEUE = "training"  # GPU workers take it: `voice-service worker -Q training`
+ALL_QUEUES = (*QUEUES, DATASETS, TRAINING_QUEUE)  # what ``worker --queues`` may name
 # The capture chain per VOICE_CAPTURE_CHAIN: its steps (``capture.pipeline.STEPS``) in order,
 # and the queue of each; task names are ``capture.{step}``. ``fused`` runs a turn in one task;
 # ``split`` puts redaction, uploads and database writes on queues that scale apart.
@@ -41,6 +42,8 @@ OTHER_ROUTES = (  # tasks outside the chain
     ("review.build_batch", "review"),
     ("dataset.export", DATASETS),
     ("evaluation.weekly_report", "review"),
+    ("learning.finetune", TRAINING_QUEUE),
+    ("learning.loop", TRAINING_QUEUE),
 )
 MAX_COUNTDOWN_S = 300
 VISIBILITY_TIMEOUT_S = 3600  # > MAX_COUNTDOWN_S: see the module docstring
@@ -62,7 +65,7 @@ def make_app(settings: Settings) -> Celery:
     app = Celery(
         "voice-service",
         broker=settings.resolved_broker_url(),
-        include=["workers.tasks", "workers.datasets"],
+        include=["workers.tasks", "workers.datasets", "workers.learning_tasks"],
     )
     transport: dict[str, object] = {"visibility_timeout": VISIBILITY_TIMEOUT_S}
     if settings.resolved_broker_url().startswith("filesystem"):
@@ -112,6 +115,11 @@ def make_app(settings: Settings) -> Celery:
             "evaluation-report": {
                 "task": "evaluation.weekly_report",
                 "schedule": cron(settings.eval_report_cron),
+            },
+            # runs every week; does nothing unless VOICE_LEARNING_LOOP=on
+            "learning-loop": {
+                "task": "learning.loop",
+                "schedule": cron(settings.learning_loop_cron),
             },
         },
         timezone="UTC",
@@ -163,3 +171,8 @@ def enqueue_feedback(
 def enqueue_dataset_export(celery: Celery, options: dict[str, object]) -> str:
     """A dataset export on the ``datasets`` queue (``options``: ExportOptions as JSON); its id."""
     return str(celery.send_task("dataset.export", args=(options,)).id)
+
+
+def enqueue_training(celery: Celery, job_id: str, out: str, base: str | None) -> None:
+    """Run a queued fine-tune job on the ``training`` queue."""
+    celery.send_task("learning.finetune", args=(job_id, out, base))

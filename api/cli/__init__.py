@@ -28,8 +28,10 @@ from api.cli import (
     deadletters,
     drain,
     evaluate,
+    finetune,
     kb,
     loadtest,
+    models,
     nlu,
     qa_eval,
     redact,
@@ -66,6 +68,8 @@ COMMANDS: list[ModuleType] = [
     loadtest,
     drain,
     evaluate,
+    finetune,
+    models,
 ]
 LOG_DEFAULTS = {"serve": "INFO"}  # the level when VOICE_LOG_LEVEL is unset (else WARNING)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from websockets.exceptions import ConnectionClosed
 
 from api.cli.talk import TalkSession
 from api.voice.audio import SAMPLE_RATE, decode_audio, float_to_pcm16
@@ -208,6 +209,10 @@ async def stream_set(
                 await asyncio.wait_for(session.run(audio), timeout=timeout)
             except TimeoutError:
                 session.timed.append((time.monotonic(), {"type": "error", "code": "timeout"}))
+            except ConnectionClosed:  # refused (busy, draining) or dropped: its error came first
+                if not any(e.get("type") == "error" for _, e in session.timed):
+                    closed = {"type": "error", "code": "connection_closed"}
+                    session.timed.append((time.monotonic(), closed))
             except OSError as exc:
                 raise VoiceServiceError(f"cannot reach {url}: {exc}", code="unreachable") from exc
             return session.result(clip)

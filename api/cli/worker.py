@@ -16,7 +16,7 @@ from typing import Any
 
 from core.errors import VoiceServiceError
 from core.settings import Settings
-from workers.config import ALL_QUEUES, QUEUES
+from workers.config import ALL_QUEUES, QUEUES, TRAINING_QUEUE
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,9 +24,10 @@ def add_parser(subparsers: Any) -> None:
     worker = subparsers.add_parser("worker", help="run a capture worker (Celery)")
     worker.add_argument("--concurrency", type=int, default=1)
     worker.add_argument(
+        "-Q",
         "--queues",
         default=",".join(QUEUES),
-        help="comma-separated queues to consume (default: the capture queues; also: datasets)",
+        help="comma-separated queues (default: the capture queues; also datasets, training)",
     )
     worker.add_argument("--beat", action="store_true", help="also run the periodic tasks")
     worker.set_defaults(run=run, needs_database=True)
@@ -41,8 +42,10 @@ def worker_command(
     events: bool = False,
     queues: Sequence[str] = QUEUES,
 ) -> list[str]:
-    """The Celery worker's command line."""
+    """The Celery worker's command line (a training worker runs one job at a time)."""
     command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", ",".join(queues)]
+    if TRAINING_QUEUE in queues:
+        concurrency = 1
     command += [f"--concurrency={max(1, concurrency)}", "--loglevel=INFO"]
     return command + (["-E"] if events else []) + (["--beat"] if beat else [])
 

@@ -67,10 +67,12 @@ class CaptureSink:
         pcm: bytes,
         feedback: str | None,
         voice: str | None = None,
+        models: dict[str, str] | None = None,
     ) -> None:
         """Queue the turn for capture; returns at once (the work runs on a thread).
 
-        ``voice`` (the preset the answer was spoken in) is kept with the model versions.
+        ``voice`` (the preset the answer was spoken in) is kept with the model versions;
+        ``models`` adds the session's STT version and A/B arm to the process' model names.
         """
         entry = SpoolRecord(
             turn_id=turn_id,
@@ -84,7 +86,7 @@ class CaptureSink:
             intent=nlu.intent,
             domain=nlu.domain,
             latency=latency.model_dump(exclude_none=True),
-            models={**self.models, "voice": voice} if voice else self.models,
+            models={**self.models, **(models or {}), **({"voice": voice} if voice else {})},
             words=transcript.words,
             avg_logprob=transcript.avg_logprob,
             feedback=feedback,

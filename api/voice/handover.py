@@ -27,8 +27,10 @@ class CaptureHandOver:
         region: str,
         consent: bool,
         voice: str | None = None,
+        models: dict[str, str] | None = None,
     ) -> None:
         self.sink, self.settings = sink, settings
+        self.models = models  # the session's STT version and A/B arm, kept with each capture
         self.session_id, self.user_token, self.region = session_id, user_token, region
         self.voice = voice  # the preset the answers are spoken in, kept with each capture
         self.consent = consent
@@ -96,6 +98,7 @@ class CaptureHandOver:
             pcm=pcm,
             feedback=self.feedback.get(turn_id),
             voice=self.voice,
+            models=self.models,
         )
         self.captured.add(turn_id)
         self.turn_index += 1

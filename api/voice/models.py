@@ -17,11 +17,13 @@ from api.voice.nlu import LanguageUnderstanding, load_nlu
 from api.voice.prompts import BASE_PROMPT
 from api.voice.router import Router, load_actions
 from api.voice.stt import SpeechToText, load_stt
+from api.voice.stt_versions import SttVersions
 from api.voice.tts import TextToSpeech, load_tts
 from api.voice.turn_detector import TurnDetector, load_turn_detector
 from api.voice.vad import SileroVAD
 from core.messages import ChatMessage
 from core.settings import Settings
+from learning.experiments.ab import Arm
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,7 @@ class Models:
     vad: SileroVAD
     turn: TurnDetector
     caches: Caches = field(default_factory=Caches)  # none unless built by ``load``
+    versions: SttVersions | None = None  # registry versions and the A/B test, if any
 
     @classmethod
     def load(cls, settings: Settings) -> Models:
@@ -56,11 +59,18 @@ class Models:
             transcript_fixer(settings.data_dir)
         warm_up(llm)
         log.info("models loaded in %.1f s", time.perf_counter() - started)
-        loaded = cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn)
+        versions = SttVersions(settings, stt)
+        loaded = cls(settings, stt, nlu, llm, tts, kb, router, SileroVAD(), turn, versions=versions)
         loaded.caches = Caches.from_settings(settings, loaded.describe(), owner=loaded)
         # One scheduler per process: the sessions of every chain share the machine's cores.
         scheduling.install(scheduling.Scheduler.from_settings(settings))
         return loaded
+
+    def stt_for(self, user_token: str) -> tuple[SpeechToText, Arm]:
+        """The STT a new session keeps for its life, and its A/B arm."""
+        if self.versions is None:
+            return self.stt, Arm(None)
+        return self.versions.assign(user_token)
 
     def describe(self) -> dict[str, str]:
         """Names and versions of the models in use (recorded with each captured turn)."""

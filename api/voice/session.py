@@ -66,27 +66,31 @@ class VoiceSession:
         self.conversation = chain.new_conversation()
         self.resume_s = settings.resume_window_ms / 1000, settings.resume_max_heard_ms / 1000
         self.turn: Turn | None = None
+        # Who the captures belong to: the user a verified token names, else the client's own
+        # identifier (the page keeps a random one), else this session alone.
+        user_token = user or start.user or f"anonymous:{self.session_id}"
+        # The STT version (registry champion, or an A/B arm's) is this session's for its life.
+        self.stt, self.arm = chain.models.stt_for(user_token)
         self.recorder = UtteranceRecorder(
             vad, threshold=settings.vad_threshold, max_s=settings.max_utterance_s
         )
         self.endpointer = Endpointer(
-            stt=chain.models.stt,
+            stt=self.stt,
             end_of_turn=EndOfTurn(chain.models.turn, TurnTiming.from_settings(settings)),
             recorder=self.recorder,
             emit=self.emit,
             partial_interval_ms=settings.partial_interval_ms,
             on_silence=self._end_of_turn,
         )
-        # Who the captures belong to: the user a verified token names, else the client's own
-        # identifier (the page keeps a random one), else this session alone.
         self.handover = CaptureHandOver(
             capture,
             settings,
             session_id=self.session_id,
-            user_token=user or start.user or f"anonymous:{self.session_id}",
+            user_token=user_token,
             region=start.region or settings.default_region,
             consent=start.consent,
             voice=self.voice,
+            models=self.arm.record(),
         )
 
     @property

@@ -91,6 +91,7 @@ def test_the_migrations_match_the_models(database: Settings) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    import learning.registry.models  # noqa: F401 - the learning loop's tables share the Base
     from capture.models import Base
 
     with get_engine(database).connect() as connection:

@@ -1,0 +1,1 @@
+"""The model registry: versioned models in the database, their folders in the object store."""

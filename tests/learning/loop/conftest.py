@@ -1,0 +1,110 @@
+"""The learning tests' shared, expensive things, made once per session.
+
+A Piper-spoken dataset in the export's format, the bundled tiny.en as a transformers
+checkpoint, a registry on a fresh PostgreSQL database with moto's S3 server as the object
+store, and one real fine-tune of a few steps that several tests read.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from core.settings import Settings
+from migrations import upgrade
+from tests.utils.databases import fresh_database
+from tests.utils.s3 import s3_server
+from tests.utils.speech_dataset import build_dataset
+
+pytest.importorskip("torch", reason="the 'train' extra (torch) is not installed")
+pytest.importorskip("peft", reason="the 'train' extra (peft) is not installed")
+
+# Few steps on 2 cores: adapters on the decoder, a high learning rate, dev WER every 6 steps.
+FAST = ["--rank", "8", "--epochs", "6", "--lr", "3e-3", "--batch-size", "6", "--eval-every", "6"]
+
+
+@dataclass
+class Registry:
+    """Settings and environment variables of a migrated database and an S3 store."""
+
+    settings: Settings
+    env: dict[str, str]
+
+    def cli(
+        self, *args: str, timeout: float = 900, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``voice-service ARGS`` against this registry (``env`` adds variables)."""
+        return subprocess.run(
+            [sys.executable, "-m", "api.cli", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**os.environ, **self.env, **(env or {})},
+        )
+
+
+@pytest.fixture(scope="session")
+def speech_dataset(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    return build_dataset(
+        tmp_path_factory.mktemp("dataset") / "export", settings.resolved_piper_paths()
+    )
+
+
+@pytest.fixture(scope="session")
+def hf_base(tmp_path_factory: pytest.TempPathFactory, settings: Settings) -> Path:
+    from learning.finetune.base_model import convert_ct2_to_hf
+
+    return convert_ct2_to_hf(
+        settings.resolved_stt_model_path(), tmp_path_factory.mktemp("hf") / "tiny.en"
+    )
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
+    data = tmp_path_factory.mktemp("registry")
+    with s3_server() as endpoint, fresh_database("postgresql", data) as url:
+        upgrade(url)
+        env = {
+            "VOICE_DATA_DIR": str(data),
+            "VOICE_DATABASE_URL": url,
+            "VOICE_STORAGE": "s3",
+            "VOICE_S3_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }
+        os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
+        settings = Settings(
+            data_dir=data, database_url=url, storage="s3", s3_endpoint_url=endpoint, _env_file=None
+        )  # type: ignore[call-arg]
+        _make_buckets(settings)
+        yield Registry(settings, env)
+
+
+def _make_buckets(settings: Settings) -> None:
+    from capture.store_s3 import S3Store
+
+    for region in ("eu", "us"):
+        S3Store(settings, settings.s3_bucket_template.format(region=region)).ensure_bucket()
+
+
+@pytest.fixture(scope="session")
+def finetuned(
+    registry: Registry, speech_dataset: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, str]:
+    """One real fine-tune through the CLI: (model id, its CT2 folder, the console output)."""
+    out = tmp_path_factory.mktemp("runs") / "good"
+    done = registry.cli(
+        "finetune", "stt", "--dataset", str(speech_dataset), "--out", str(out), *FAST
+    )
+    assert done.returncode == 0, done.stderr
+    model_id = next(
+        line.split()[1] for line in done.stdout.splitlines() if line.startswith("registered ")
+    )
+    return model_id, out / "ct2", done.stdout
