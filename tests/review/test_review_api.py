@@ -338,7 +338,7 @@ def test_admin_cli_keys_are_printed_once_and_listed_without_the_key(tmp_path: Pa
     assert cli("review", "build-batch").stdout.strip() == "nothing to review"
     env["VOICE_REVIEW_BATCH_CRON"] = "0 0 1"  # three fields: a clear one-line error
     wrong = cli("review", "build-batch")
-    assert wrong.returncode == 2 and "review_batch_cron" in wrong.stderr
+    assert wrong.returncode == 2 and "VOICE_REVIEW_BATCH_CRON" in wrong.stderr
     assert wrong.stderr.strip().count("\n") == 0
 
 
