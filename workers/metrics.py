@@ -53,7 +53,7 @@ class WorkerMetrics:
         )
         self.captures = Counter(
             "voice_worker_captures",
-            "Turns the whole capture chain stored (capture.finish succeeded)",
+            "Turns the whole capture chain stored (its last task succeeded)",
             registry=registry,
         )
 

@@ -25,12 +25,13 @@ from prometheus_client.multiprocess import MultiProcessCollector, mark_process_d
 from core import logs
 from core.folders import data_folder
 from core.settings import get_settings
-from workers.config import chain_routes
+from workers.config import CHAINS, chain_routes, task_name
 from workers.metrics import Backlog, WorkerMetrics
 
 log = logging.getLogger(__name__)
 # Tasks whose first argument is a turn id
 TURN_TASKS = {name for name, _ in chain_routes()} | {"capture.feedback"}
+CHAIN_ENDS = {task_name(steps[-1][0]) for steps in CHAINS.values()}  # a turn stored
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus-client reads it in each pool process
 metrics: WorkerMetrics | None = None  # set in a worker (not in beat or a producer)
 _running: dict[str, tuple[float, list[tuple[Any, Token[Any]]]]] = {}  # task id: start, ids
@@ -101,7 +102,7 @@ def _task_postrun(task_id: str = "", task: Any = None, state: str | None = None,
     metrics.tasks.labels(name, (state or "unknown").lower()).inc()
     if started is not None:
         metrics.seconds.labels(name).observe(time.perf_counter() - started)
-    if name == "capture.finish" and state == "SUCCESS":
+    if name in CHAIN_ENDS and state == "SUCCESS":
         metrics.captures.inc()
 
 
