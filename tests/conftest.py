@@ -30,7 +30,8 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, _env_file=None)  # type: ignore[call-arg]
+    # tts_noise off: speech the tests make is the same every run (Piper's noise is random)
+    return Settings(data_dir=data_dir, tts_noise=False, _env_file=None)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session")

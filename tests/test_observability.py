@@ -239,8 +239,8 @@ def test_prometheus_answers_first_audio_p95_and_sees_the_worker(
     # the worker's pool process counted the captures; its main process served them
     captures = 'sum(voice_worker_captures_total{job="voice-worker"})'
     wait_until(lambda: query(stack, captures) == [3.0], 30, "the capture count")
-    encoded = 'sum(voice_worker_tasks_total{task="capture.encode",outcome="success"})'
-    assert query(stack, encoded) == [3.0]
+    processed = 'sum(voice_worker_tasks_total{task="capture.process",outcome="success"})'
+    assert query(stack, processed) == [3.0]  # the fused chain: one task a turn
     assert query(stack, 'up{job="voice-worker"}') == [1.0]
     queues = query(stack, "voice_queue_length")
     assert len(queues) == 4 and all(v >= 0 for v in queues)
@@ -263,7 +263,7 @@ def test_logs_are_json_lines_with_ids_and_without_what_was_said(
         assert all(line.get("session_id") == session for line in of_turn)
         # the capture's tasks carry the same turn id in the worker's log
         tasks = {line.get("task") for line in worker if line.get("turn_id") == turn}
-        assert {"capture.encode", "capture.finish"} <= tasks, tasks
+        assert "capture.process" in tasks, tasks  # the fused chain's one task
     text = stack.logs["serve"].read_text() + stack.logs["worker"].read_text()
     logged = f" {words(text)} "
     for said in (*traffic.transcripts, *traffic.responses):  # not even three words in a row

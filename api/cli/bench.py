@@ -21,6 +21,7 @@ from api.cli.ask import answer
 from api.voice.audio import decode_audio
 from api.voice.models import Models
 from api.voice.nlu import load_nlu
+from core.audio import SAMPLE_RATE
 from core.errors import VoiceServiceError
 from core.settings import VOICES, Settings
 
@@ -86,7 +87,7 @@ def run_chain(args: argparse.Namespace, settings: Settings) -> int:
     figures = {stage: _summary([r[stage] or 0.0 for r in runs]) for stage in STAGES}
     result = {
         "input": str(args.input),
-        "audio_s": round(audio.size / 16_000, 2),
+        "audio_s": round(audio.size / SAMPLE_RATE, 2),
         "runs": args.runs,
         "models": models.describe(),
         "load_s": round(load_s, 2),
@@ -173,7 +174,7 @@ async def _barge_in(url: str, audio: Any) -> float:
     from api.voice.audio import float_to_pcm16
 
     question = float_to_pcm16(np.concatenate([audio, np.zeros(40_000, np.float32)]))
-    speech = float_to_pcm16(audio[: 3 * 16_000])
+    speech = float_to_pcm16(audio[: 3 * SAMPLE_RATE])
     async with websockets.connect(url, max_size=2**22) as ws:
         await ws.send(json.dumps({"type": "start"}))
         await _paced(ws, question, frame_s=0.1, speed=3.0)  # within the frame-rate limit
@@ -198,7 +199,7 @@ async def _barge_in(url: str, audio: Any) -> float:
 
 async def _paced(ws: Any, pcm: bytes, *, frame_s: float, speed: float) -> None:
     """Send ``pcm`` in frames of ``frame_s``, ``speed`` times faster than real time."""
-    frame = int(16_000 * frame_s) * 2
+    frame = int(SAMPLE_RATE * frame_s) * 2
     started = time.perf_counter()
     for index, offset in enumerate(range(0, len(pcm), frame)):
         await asyncio.sleep(max(0.0, started + index * frame_s / speed - time.perf_counter()))
@@ -209,9 +210,9 @@ def _first_voiced_s(audio: Any) -> float:
     """Where speech starts in ``audio`` (first 32 ms frame the VAD calls voiced)."""
     from api.voice.vad import FRAME_SAMPLES, SileroVAD
 
-    for index, probability in enumerate(SileroVAD().stream().push(audio[: 3 * 16_000])):
+    for index, probability in enumerate(SileroVAD().stream().push(audio[: 3 * SAMPLE_RATE])):
         if probability >= 0.5:
-            return index * FRAME_SAMPLES / 16_000
+            return index * FRAME_SAMPLES / SAMPLE_RATE
     return 0.0
 
 

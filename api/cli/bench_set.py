@@ -33,7 +33,8 @@ import numpy as np
 from websockets.exceptions import ConnectionClosed
 
 from api.cli.talk import TalkSession
-from api.voice.audio import SAMPLE_RATE, decode_audio, float_to_pcm16
+from api.voice.audio import decode_audio, float_to_pcm16
+from core.audio import SAMPLE_RATE
 from core.errors import VoiceServiceError
 from core.settings import Settings
 

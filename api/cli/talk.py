@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from api.voice.audio import SAMPLE_RATE, decode_audio, float_to_pcm16, write_wav
+from api.voice.audio import decode_audio, float_to_pcm16, write_wav
+from core.audio import SAMPLE_RATE
 from core.errors import VoiceServiceError
 from core.settings import VOICES, Settings
 

@@ -46,13 +46,14 @@ from api.voice.server_events import Emitter, ErrorEvent, ReadyEvent, Send, to_wi
 from api.voice.session import VoiceSession
 from api.voice.turn_detector import TurnTiming
 from core import logs
+from core.audio import SAMPLE_BYTES, SAMPLE_RATE
 from core.settings import VOICES, Settings
 from core.tokens import TokenError, verify_token
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 MAX_ERRORS = 50  # protocol errors tolerated in one connection before it is closed
-BYTES_PER_S = 16_000 * 2  # PCM16 mono 16 kHz
+BYTES_PER_S = SAMPLE_RATE * SAMPLE_BYTES  # PCM16 mono 16 kHz
 
 
 class SessionManager:

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from core.audio import SAMPLE_RATE
 from core.errors import AudioError
-
-SAMPLE_RATE = 16_000
 
 
 def decode_audio(source: str | Path | bytes, *, max_seconds: float) -> np.ndarray:

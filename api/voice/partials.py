@@ -16,9 +16,9 @@ import numpy as np
 
 from api.voice.scheduler import Priority, get_scheduler, priority
 from api.voice.stt import SpeechToText
+from core.audio import SAMPLE_RATE
 from core.messages import Transcript, Word
 
-SAMPLE_RATE = 16_000
 CONTEXT_WORDS = 12  # committed words given to Whisper as the prompt of the next pass
 MIN_TAIL_S = 6.0
 _NORMALIZE = re.compile(r"[^\w']+")

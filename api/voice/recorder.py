@@ -12,8 +12,9 @@ import time
 
 import numpy as np
 
-from api.voice.audio import SAMPLE_RATE, pcm16_to_float
+from api.voice.audio import pcm16_to_float
 from api.voice.vad import SileroVAD, SpeechTracker
+from core.audio import SAMPLE_RATE
 
 PREROLL_S = 0.3  # audio kept from before the first voiced frame
 

@@ -9,6 +9,7 @@ import numpy as np
 
 from api.voice.registry import Registry
 from api.voice.scheduler import get_scheduler
+from core.audio import SAMPLE_RATE
 from core.messages import Transcript
 from core.settings import Settings
 
@@ -47,7 +48,7 @@ class SpeechToText(ABC):
             text=" ".join(s.text for s in segments if s.text).strip(),
             words=words,
             avg_logprob=logprob,
-            duration_s=audio.size / 16_000,
+            duration_s=audio.size / SAMPLE_RATE,
         )
 
 

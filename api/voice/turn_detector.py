@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from api.voice.registry import Registry
+from core.audio import SAMPLE_RATE
 from core.errors import BackendUnavailable
 from core.settings import Settings
 
-SAMPLE_RATE = 16_000
 WINDOW_S = 8  # the model reads the last 8 s of the utterance
 SMART_TURN_PACKAGE = "pipecat-ai"
 SMART_TURN_FILE = "pipecat/audio/turn/smart_turn/data/smart-turn-v3.2-cpu.onnx"

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.audio import SAMPLE_RATE
+
 FRAME_SAMPLES = 512  # 32 ms at 16 kHz: the frame Silero v6 is trained on
-FRAME_MS = FRAME_SAMPLES * 1000 // 16_000
+FRAME_MS = FRAME_SAMPLES * 1000 // SAMPLE_RATE
 _CONTEXT = 64
 
 

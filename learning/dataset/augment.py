@@ -21,8 +21,8 @@ import numpy as np
 import soundfile
 from scipy.signal import resample_poly
 
+from core.audio import SAMPLE_RATE
 from core.settings import Settings
-from learning.dataset.quality import RATE
 
 _GLOBAL_RNG = threading.Lock()  # audiomentations draws its noise from numpy's global generator
 
@@ -58,7 +58,7 @@ def simulate_rooms(count: int, seed: int, folder: Path) -> list[Path]:
         except ValueError:  # a reverberation time this room cannot have
             continue
         room = pra.ShoeBox(
-            size, fs=RATE, materials=pra.Material(absorption), max_order=min(max_order, 17)
+            size, fs=SAMPLE_RATE, materials=pra.Material(absorption), max_order=min(max_order, 17)
         )
         room.add_source(rng.uniform(0.5, size - 0.5))
         room.add_microphone(rng.uniform(0.5, size - 0.5))
@@ -66,7 +66,7 @@ def simulate_rooms(count: int, seed: int, folder: Path) -> list[Path]:
         response = np.asarray(room.rir[0][0], dtype=np.float32)
         response /= max(1e-9, float(np.abs(response).max()))
         path = folder / f"room-{len(paths):02d}.wav"
-        soundfile.write(path, response, RATE, subtype="FLOAT")
+        soundfile.write(path, response, SAMPLE_RATE, subtype="FLOAT")
         paths.append(path)
         rooms.append({"file": path.name, "size_m": size.round(2).tolist(), "rt60_s": rt60})
     (folder / "rooms.json").write_text(json.dumps(rooms, indent=2))
@@ -100,11 +100,11 @@ def apply(samples: np.ndarray, augmentation: Augmentation, rooms_folder: Path) -
             reverb: Any = ApplyImpulseResponse(
                 ir_path=str(rooms_folder / augmentation.room), p=1.0, leave_length_unchanged=True
             )
-            audio = reverb(audio, sample_rate=RATE)
+            audio = reverb(audio, sample_rate=SAMPLE_RATE)
         noise = AddGaussianSNR(
             min_snr_db=augmentation.snr_db, max_snr_db=augmentation.snr_db, p=1.0
         )
-        audio = noise(audio, sample_rate=RATE)
+        audio = noise(audio, sample_rate=SAMPLE_RATE)
     peak = float(np.abs(audio).max()) if audio.size else 0.0
     if peak > 0.99:  # reverb can add energy: scale down rather than clip
         audio = audio * (0.99 / peak)

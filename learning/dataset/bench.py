@@ -21,6 +21,7 @@ from capture.keys import object_key
 from capture.metadata import CaptureMetadata, user_id_for
 from capture.queries import upsert_capture
 from capture.store import open_store
+from core.audio import SAMPLE_RATE
 from core.db import session_scope
 from core.settings import Settings
 from learning.dataset.export import export_dataset
@@ -65,7 +66,7 @@ def seed_turns(settings: Settings, n: int, clips: list[np.ndarray]) -> None:
                 session_id=f"bench-{index:06d}",
                 user_id=user_id_for(f"user-{index % USERS}", "bench"),
                 timestamp=now + timedelta(seconds=index),
-                duration_ms=clips[choice].size * 1000 // 16_000,
+                duration_ms=clips[choice].size * 1000 // SAMPLE_RATE,
                 transcript=f"{SENTENCES[choice]} Question {index}.",
                 intent="scientific_query",
                 domain="physics",

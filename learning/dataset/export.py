@@ -21,6 +21,7 @@ from typing import Any
 from capture.flac import FlacError
 from capture.keys import object_key
 from capture.store import ObjectNotFound, ObjectStore, open_store
+from core.audio import SAMPLE_RATE
 from core.settings import Settings
 from learning.dataset import augment, quality, writer
 from learning.dataset.options import DatasetError, ExportOptions, Progress, no_progress
@@ -232,7 +233,7 @@ class Export:
                         **{
                             **row.__dict__,
                             "file": f"audio/train/{row.turn_id}-aug{copy}.flac",
-                            "duration": round(audio.size / quality.RATE, 3),
+                            "duration": round(audio.size / SAMPLE_RATE, 3),
                             "augmentation": record,
                         }
                     ),
@@ -254,7 +255,7 @@ class Export:
                 domain=clip.domain,
                 intent="scientific_query",
                 speaker=clip.speaker,
-                duration=round(clip.samples.size / quality.RATE, 3),
+                duration=round(clip.samples.size / SAMPLE_RATE, 3),
                 turn_id=clip.turn_id,
             )
             self._save(row, quality.encode(clip.samples))

@@ -18,10 +18,10 @@ from rapidfuzz import fuzz, process
 from scipy.signal import resample_poly
 
 from capture.flac import FlacError
+from core.audio import SAMPLE_RATE
 from core.settings import Settings
 from learning.dataset.source import Turn
 
-RATE = 16_000
 RULES = (
     "not_speech_tag",
     "empty_text",
@@ -48,22 +48,22 @@ class Clip:
     @property
     def duration_s(self) -> float:
         """Length in seconds."""
-        return self.samples.size / RATE
+        return self.samples.size / SAMPLE_RATE
 
 
 def encode(samples: np.ndarray) -> bytes:
     """16 kHz mono int16 samples to FLAC."""
     buffer = io.BytesIO()
-    soundfile.write(buffer, samples, RATE, format="FLAC", subtype="PCM_16")
+    soundfile.write(buffer, samples, SAMPLE_RATE, format="FLAC", subtype="PCM_16")
     return buffer.getvalue()
 
 
 def to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
     """Float audio at ``rate`` resampled to 16 kHz (polyphase filter)."""
-    if rate == RATE:
+    if rate == SAMPLE_RATE:
         return audio
-    common = gcd(RATE, rate)
-    return np.asarray(resample_poly(audio, RATE // common, rate // common), dtype=np.float32)
+    common = gcd(SAMPLE_RATE, rate)
+    return np.asarray(resample_poly(audio, SAMPLE_RATE // common, rate // common), dtype=np.float32)
 
 
 def load_clip(data: bytes) -> Clip:
@@ -72,7 +72,7 @@ def load_clip(data: bytes) -> Clip:
         samples, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as exc:
         raise FlacError(f"not FLAC audio: {exc}") from exc
-    if rate == RATE and samples.shape[1] == 1:
+    if rate == SAMPLE_RATE and samples.shape[1] == 1:
         return Clip(samples[:, 0].copy(), data)
     mono = samples.astype(np.float32).mean(axis=1) / 32_768
     resampled = np.clip(to_16k(mono, int(rate)) * 32_768, -32_768, FULL_SCALE).astype(np.int16)

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.audio import SAMPLE_RATE
 from learning.dataset.options import SPLITS, DatasetError
 
 REPORT = "report.json"
@@ -124,7 +125,7 @@ def write_hf(folder: Path, rows: list[Row], splits: list[str]) -> None:
     types = {name: pa.float32() if name == "duration" else pa.string() for name in COLUMNS}
     features = Features(
         {
-            "audio": Audio(sampling_rate=16_000),
+            "audio": Audio(sampling_rate=SAMPLE_RATE),
             **{name: Value(str(kind)) for name, kind in types.items()},
         }
     )

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from core.audio import SAMPLE_RATE
 from learning.evaluation.mos import mos_interval
 from learning.evaluation.stt import Transcriber, score
 
-SAMPLE_RATE = 16_000
 Synthesize = Callable[[str, str], tuple[np.ndarray, int]]  # (text, voice) -> audio, rate
 HEADS = ("ovrl_mos", "sig_mos", "bak_mos", "p808_mos")
 

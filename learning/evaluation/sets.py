@@ -20,8 +20,6 @@ import numpy as np
 
 from core.errors import VoiceServiceError
 
-SAMPLE_RATE = 16_000
-
 
 class BadEvalSet(VoiceServiceError):
     """The eval set cannot be read, or some of its utterances have no reference."""

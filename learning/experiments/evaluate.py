@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from core.audio import SAMPLE_RATE
 from core.settings import Settings
 from learning.finetune.data import Clip
 from learning.finetune.wer import wer
@@ -33,7 +34,7 @@ def regression_clips(folder: Path = REGRESSION) -> list[Clip]:
     for line in (folder / "manifest.jsonl").read_text().splitlines():
         if line.strip():
             entry = json.loads(line)
-            audio = np.asarray(decode_audio(str(folder / entry["file"]), sampling_rate=16_000))
+            audio = np.asarray(decode_audio(str(folder / entry["file"]), sampling_rate=SAMPLE_RATE))
             clips.append(Clip(audio, entry["text"], "regression", entry["file"]))
     return clips
 

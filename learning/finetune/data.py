@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from core.audio import SAMPLE_RATE
 from learning.errors import LearningError
 
 REQUIRED_COLUMNS = ("audio", "text")
@@ -54,13 +55,13 @@ def decode(audio: dict[str, Any], root: Path) -> np.ndarray:
     from faster_whisper import decode_audio
 
     if audio.get("bytes"):
-        return np.asarray(decode_audio(io.BytesIO(audio["bytes"]), sampling_rate=16_000))
+        return np.asarray(decode_audio(io.BytesIO(audio["bytes"]), sampling_rate=SAMPLE_RATE))
     path = Path(audio.get("path") or "")
     if not path.is_absolute():
         path = root / path
     if not path.is_file():
         raise LearningError(f"audio {path} of the dataset is missing")
-    return np.asarray(decode_audio(str(path), sampling_rate=16_000))
+    return np.asarray(decode_audio(str(path), sampling_rate=SAMPLE_RATE))
 
 
 def clips(split: Any, root: Path) -> list[Clip]:

@@ -22,7 +22,10 @@ def serve_app(app: Any, *, timeout_s: float = 30, ws_max_size: int = WS_MAX_SIZE
         app,
         host="127.0.0.1",
         port=port,
-        log_level="warning",
+        # as `voice-service serve`: uvicorn's loggers are left to core.logs (its default
+        # config would give them handlers of their own for the rest of the test run)
+        log_config=None,
+        log_level=None,
         ws_max_size=ws_max_size,
         proxy_headers=False,  # as `voice-service serve`: the app decides whom to believe
     )

@@ -87,9 +87,13 @@ def build_dataset(
     out: Path, piper_paths: tuple[Path, Path], splits: tuple[str, ...] = ("train", "dev", "test")
 ) -> Path:
     """Write the dataset folder (``splits`` chooses which; a missing train split tests errors)."""
+    import onnxruntime
     from datasets import Audio, Dataset, DatasetDict, Features, Value
     from piper import PiperVoice
 
+    # Piper's noise is drawn by the ONNX graph; a seed set before the session is made fixes
+    # it, so every run speaks the same dataset (and a fine-tune on it learns the same thing).
+    onnxruntime.set_seed(0)
     voice = PiperVoice.load(piper_paths[0], config_path=piper_paths[1])
     features = Features(
         {

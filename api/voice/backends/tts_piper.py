@@ -26,14 +26,15 @@ class PiperTTS(TextToSpeech):
         self.sample_rate = self.voice.config.sample_rate
         self.max_chunk = chunk_bytes(self.sample_rate, settings.tts_chunk_ms)
         self._lock = threading.Lock()
+        self.noise = 1.0 if settings.tts_noise else 0.0  # Piper's noise is random per call
 
     def synthesize(self, text: str, voice: VoiceName) -> AsyncIterator[bytes]:
         """Synthesize on a worker thread; each Piper sentence is cut into small chunks."""
         preset = PRESETS[voice]
         config = SynthesisConfig(
             length_scale=preset.length_scale,
-            noise_scale=preset.noise_scale,
-            noise_w_scale=preset.noise_w_scale,
+            noise_scale=preset.noise_scale * self.noise,
+            noise_w_scale=preset.noise_w_scale * self.noise,
             volume=preset.volume,
         )
         pause = bytes(int(self.sample_rate * preset.sentence_pause_s) * 2)

@@ -26,7 +26,12 @@ pytest.importorskip("torch", reason="the 'train' extra (torch) is not installed"
 pytest.importorskip("peft", reason="the 'train' extra (peft) is not installed")
 
 # Few steps on 2 cores: adapters on the decoder, a high learning rate, dev WER every 6 steps.
-FAST = ["--rank", "8", "--epochs", "6", "--lr", "3e-3", "--batch-size", "6", "--eval-every", "6"]
+FAST = ["--rank", "8", "--epochs", "6", "--lr", "2e-3", "--batch-size", "6", "--eval-every", "6"]
+# The regression set has 84 words, so one word is 0.012 of WER: the default tolerance (0.02)
+# refuses a fine-tune that changes two of them. On this tiny dataset the good fine-tune cuts
+# test WER from 0.28 to 0.03 and changes two regression words; the poisoned one raises its
+# slice by 0.2. A tolerance of 0.03 (two words) tells those apart.
+SLICE_TOLERANCE = "0.03"
 
 
 @dataclass
@@ -78,10 +83,16 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Registry]:
             "AWS_ACCESS_KEY_ID": "test",
             "AWS_SECRET_ACCESS_KEY": "test",
             "AWS_DEFAULT_REGION": "us-east-1",
+            "VOICE_PROMOTION_SLICE_TOLERANCE": SLICE_TOLERANCE,
         }
         os.environ.update({k: v for k, v in env.items() if k.startswith("AWS_")})
         settings = Settings(
-            data_dir=data, database_url=url, storage="s3", s3_endpoint_url=endpoint, _env_file=None
+            data_dir=data,
+            database_url=url,
+            storage="s3",
+            s3_endpoint_url=endpoint,
+            promotion_slice_tolerance=float(SLICE_TOLERANCE),
+            _env_file=None,
         )  # type: ignore[call-arg]
         _make_buckets(settings)
         yield Registry(settings, env)
