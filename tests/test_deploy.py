@@ -218,6 +218,10 @@ def test_the_stack_has_every_part_wired_to_the_same_services(
     commands = {name: " ".join(services[name]["command"]) for name in ("api", "worker", "beat")}
     assert commands["api"].endswith("serve") and "worker" in commands["worker"]
     assert commands["beat"].endswith("beat")
+    from workers.config import DATASETS, QUEUES
+
+    worker = services["worker"]["command"]
+    assert set(worker[worker.index("--queues") + 1].split(",")) == {*QUEUES, DATASETS}
     for name in ("api", "worker", "beat", "migrate"):
         env = services[name]["environment"]
         assert env["VOICE_STORAGE"] == "s3" and env["VOICE_S3_ENDPOINT_URL"] == "http://minio:9000"

@@ -155,3 +155,19 @@ def test_secrets_come_from_the_secret_and_every_pod_shares_the_spool(objects: Ob
         assert claims == ["voice-data"], name
         assert spec["securityContext"]["runAsNonRoot"] is True
     assert "deploy/k8s/secrets.env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_a_release_job_migrates_the_database_and_applies_the_lifecycle(objects: Objects) -> None:
+    job = objects[("Job", "voice-migrate")]["spec"]
+    spec = job["template"]["spec"]
+    assert spec["restartPolicy"] == "Never" and job["backoffLimit"] >= 1
+    assert job["ttlSecondsAfterFinished"] > 0  # the next release's apply can make it again
+    (container,) = spec["containers"]
+    script = " ".join(container["command"])
+    upgrade, lifecycle = "voice-service db upgrade", "voice-service storage apply-lifecycle"
+    assert upgrade in script and lifecycle in script and "--create-buckets" in script
+    assert script.index(upgrade) < script.index(lifecycle) and "&&" in script
+    refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
+    assert refs == {"voice-config", "voice-secrets"}
+    assert spec["securityContext"]["runAsNonRoot"] is True
+
