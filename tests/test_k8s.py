@@ -170,4 +170,3 @@ def test_a_release_job_migrates_the_database_and_applies_the_lifecycle(objects: 
     refs = {next(iter(ref.values()))["name"] for ref in container["envFrom"]}
     assert refs == {"voice-config", "voice-secrets"}
     assert spec["securityContext"]["runAsNonRoot"] is True
-
