@@ -37,10 +37,8 @@ def summarize(results: list[ClipResult]) -> dict[str, dict[str, Any]]:
 
 
 def _figures(group: list[ClipResult]) -> dict[str, Any]:
-    from jiwer import wer
-    from whisper_normalizer.english import EnglishTextNormalizer
+    from learning.evaluation.stt import wer
 
-    normalize = EnglishTextNormalizer()
     latencies = [r.first_audio_ms for r in group if r.first_audio_ms is not None]
     p50: float | None = None
     p95: float | None = None
@@ -56,12 +54,7 @@ def _figures(group: list[ClipResult]) -> dict[str, Any]:
         "p95_ms": p95,
         "p99_ms": p99,
         "wer": round(
-            float(
-                wer(
-                    [normalize(r.clip.text) for r in group],
-                    [normalize(r.hypothesis) for r in group],
-                )
-            ),
+            float(wer([r.clip.text for r in group], [r.hypothesis for r in group])),
             3,
         ),
     }

@@ -74,6 +74,15 @@ def error_counts(pairs: Sequence[Scored]) -> dict[str, Any]:
     }
 
 
+def wer(references: Sequence[str], hypotheses: Sequence[str]) -> float:
+    """Corpus WER of raw texts, both normalized (references left with no words are skipped)."""
+    pairs = [
+        Scored("", "", normalize(r), normalize(h))
+        for r, h in zip(references, hypotheses, strict=True)
+    ]
+    return error_counts([p for p in pairs if p.reference])["wer"] or 0.0
+
+
 def term_errors(pairs: Sequence[Scored], terms: Iterable[str]) -> dict[str, Any]:
     """Per term: occurrences in the references, how many the hypotheses missed; and overall."""
     patterns = {term: tuple(normalize(term).split()) for term in terms}

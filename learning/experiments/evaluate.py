@@ -20,8 +20,8 @@ import numpy as np
 
 from core.audio import SAMPLE_RATE
 from core.settings import Settings
+from learning.evaluation.stt import wer
 from learning.finetune.data import Clip
-from learning.finetune.wer import wer
 
 REGRESSION = Path(__file__).resolve().parents[1] / "data" / "regression"
 

@@ -23,7 +23,7 @@ from sqlalchemy import select
 from capture.models import Capture
 from core.db import session_scope
 from core.settings import Settings
-from learning.finetune.wer import wer
+from learning.evaluation.stt import wer
 
 TAU2 = 0.01  # mixing variance of the effect: rate differences of about 10 points
 

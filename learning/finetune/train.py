@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from learning.errors import LearningError
+from learning.evaluation.stt import wer
 from learning.finetune import decode
 from learning.finetune.data import Clip, Tokens
-from learning.finetune.wer import wer
 
 Progress = Callable[[dict[str, Any]], None]
 CACHE_LIMIT = 2000  # clips whose encoder outputs are kept in memory (2.3 MB each for tiny)

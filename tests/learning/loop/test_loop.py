@@ -17,8 +17,8 @@ from api.voice.backends.stt_faster_whisper import FasterWhisperSTT
 from api.voice.stt_versions import SttVersions
 from capture.models import AuditEntry, Capture
 from core.db import session_scope
+from learning.evaluation.stt import wer
 from learning.experiments.evaluate import held_out_clips
-from learning.finetune.wer import wer
 from learning.registry.models import ModelVersion
 from tests.learning.loop.conftest import FAST, Registry
 from tests.utils.speech_dataset import relabel
