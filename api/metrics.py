@@ -105,9 +105,10 @@ def turn_measured(
     """A turn's completed latency record (milliseconds, as in ``turn_end``)."""
     TURNS.labels(variant).inc()
     log.info(  # the turn's record in the log (its ids come with the line), never its words
-        "turn delivered: first audio %s ms, total %s ms",
+        "turn delivered: first audio %s ms, total %s ms, variant %s",
         latency.get("first_audio_ms"),
         latency.get("total_ms"),
+        variant,
     )
     if end_of_turn_s is not None and end_of_turn_s >= 0:
         TURN_STAGE.labels("end_of_turn", variant).observe(end_of_turn_s)

@@ -225,7 +225,8 @@ class Settings(BaseSettings):
     # Learning loop (fine-tune, registry, A/B, promotion: docs/LEARNING.md)
     learning_loop: Literal["on", "off"] = "off"  # the weekly beat task runs the whole loop
     learning_loop_cron: str = "0 4 * * 0"  # minute hour day month weekday (UTC)
-    learning_dataset_path: Path | None = None  # the export the loop trains on
+    # the export the loop trains on; None: the loop exports every kept, consented turn first
+    learning_dataset_path: Path | None = None
     finetune_rank: int = Field(32, ge=1)  # LoRA rank of a fine-tune
     finetune_epochs: int = Field(3, ge=1)  # passes over the train split at most
     finetune_scope: Literal["decoder", "all"] = "decoder"  # "all" on a GPU

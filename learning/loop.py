@@ -3,15 +3,18 @@
 1. Last week's experiment, if any, ends: its challenger is promoted when the offline gate
    passes and live thumbs-up is not significantly worse (always-valid p < 0.05 with a lower
    rate), otherwise retired.
-2. The dataset (``VOICE_LEARNING_DATASET_PATH``, an export) -> fine-tune -> evaluate with the
-   champion -> a candidate that passes the gate offline starts an A/B test for
-   ``VOICE_EXPERIMENT_SHARE`` of users; one that fails is retired.
+2. The dataset: a fresh export of every kept, consented turn (``datasets/loop-DAY`` in the data
+   folder; fine-tuning reads its train, dev and test splits), or ``VOICE_LEARNING_DATASET_PATH``
+   where an operator names one -> fine-tune -> evaluate with the champion -> a candidate that
+   passes the gate offline starts an A/B test for ``VOICE_EXPERIMENT_SHARE`` of users; one
+   that fails is retired.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from core.folders import data_folder
@@ -55,12 +58,28 @@ def finish_experiment(settings: Settings) -> dict[str, Any] | None:
     return {**outcome, "promoted": True, "decision": decision}
 
 
+def loop_dataset(settings: Settings, today: date | None = None) -> tuple[Path, dict[str, Any]]:
+    """The dataset this turn trains on, and the export's report when the loop made it."""
+    if settings.learning_dataset_path is not None:
+        return settings.learning_dataset_path, {}
+    from learning.dataset.export import export_dataset
+    from learning.dataset.options import ExportOptions
+
+    day = (today or datetime.now(UTC).date()).isoformat()
+    out = data_folder(settings, "datasets") / f"loop-{day}"
+    # a rerun on the same day (a redelivered task) trains on that day's export again
+    options = ExportOptions(out=out, task_id=f"learning-loop-{day}")
+    return out, export_dataset(settings, options)
+
+
 def run_loop(settings: Settings) -> dict[str, Any]:
     """One turn of the loop; returns what each step did."""
     report: dict[str, Any] = {"finished": finish_experiment(settings)}
-    dataset = settings.learning_dataset_path
-    if dataset is None:
-        raise LearningError("set VOICE_LEARNING_DATASET_PATH to the export the loop trains on")
+    dataset, exported = loop_dataset(settings)
+    report["dataset"] = {"path": str(dataset), "exported": exported.get("exported")}
+    if exported.get("empty"):
+        report["skipped"] = "no kept, consented turns to train on"
+        return report
     versions.ensure_base(settings)
     train = TrainSettings(
         rank=settings.finetune_rank,

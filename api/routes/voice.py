@@ -345,7 +345,7 @@ class _Connection:
             return False
         await self.session.on_message(message)
         if isinstance(message, Feedback):
-            metrics.feedback(message.value)
+            metrics.feedback(message.value, self.session.arm.variant or "none")
         return False
 
     def _authorize(self, start: Start) -> str | None:

@@ -204,6 +204,7 @@ class VoiceSession:
                 self.recorder.speech_end,
                 self.emit,
                 self.settings.playback_lead_ms,
+                variant=self.arm.variant or "none",
             )
             turn.answer_task = asyncio.create_task(
                 produce_answer(

@@ -27,8 +27,10 @@ class Turn:
         speech_end: float,
         emit: Emitter,
         lead_ms: int,
+        variant: str = "none",
     ) -> None:
         self.id, self.transcript, self.speech_end = turn_id, transcript, speech_end
+        self.variant = variant  # the session's A/B arm (control, challenger) or none: a label
         self.out, self.lead_s = emit, lead_ms / 1000
         self.answer_task: asyncio.Task[None] | None = None
         self.committed = asyncio.Event()
@@ -136,5 +138,6 @@ class Turn:
         metrics.turn_measured(
             delivered.latency.model_dump(exclude_none=True),
             end_of_turn_s=self.committed_at - self.speech_end,
+            variant=self.variant,
         )
         return delivered

@@ -231,3 +231,26 @@ async def test_a_client_that_stops_sending_still_gets_an_answer(fake_models: Mod
     await h.session.close()
     assert transcript["text"] == "what is the"
     assert transcript["at"] == pytest.approx(0.7, abs=0.05)  # no frame came after the audio
+
+
+async def test_a_session_in_an_experiment_counts_its_turns_under_its_arm(
+    fake_models: Models, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.metrics import REGISTRY
+    from learning.experiments.ab import Arm
+
+    arm = Arm("stt-challenger", experiment_id="exp-1", variant="challenger")
+    monkeypatch.setattr(fake_models, "stt_for", lambda user: (fake_models.stt, arm))
+
+    def turns() -> float:
+        return REGISTRY.get_sample_value("voice_turns_total", {"variant": "challenger"}) or 0.0
+
+    before = turns()
+    h = harness(fake_models)
+    await h.play(Script().say("thanks", 0.5).pause(1.5).audio())
+    await h.wait_for(lambda e: e["type"] == "turn_end")
+    await h.session.close()
+    assert turns() == before + 1
+    (record,) = h.capture.records  # the capture names the arm too, for the experiment's figures
+    assert record["models"]["variant"] == "challenger"
+    assert record["models"]["stt_version"] == "stt-challenger"
