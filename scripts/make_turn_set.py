@@ -34,6 +34,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
+from api.cli.bench_report import KINDS  # the set's kinds, in the order the figures show them
+
 ROOT = Path(__file__).resolve().parents[1]
 SPEECH = ROOT / "tests" / "data" / "speech"
 RATE = 16_000
@@ -42,14 +44,6 @@ VOICED_RMS = 0.004  # a 10 ms frame is voiced above this RMS (about -48 dBFS), a
 PEAK = 0.7  # every synthesized clip is scaled to this peak
 LEAD_S = 0.3  # silence before the first word
 PAUSE = re.compile(r"\s*<(\d+(?:\.\d+)?)>\s*")
-KINDS = (
-    "complete_no_pause",
-    "pause_after_content_word",
-    "pause_after_function_word",
-    "pause_after_filler",
-    "pause_before_trailing_clause",
-    "short_complete",
-)
 
 
 @dataclass(frozen=True)
