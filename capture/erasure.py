@@ -61,11 +61,11 @@ def drop_objects(settings: Settings, turn: StoredTurn) -> int:
 def _delete_rows(session: Session, turn_ids: list[str]) -> None:
     """The turns' rows, reviewers' decisions (and their corrected transcripts) included."""
     for table in (ReviewDecision, ReviewItem, FeedbackEvent, Capture):
-        session.execute(delete(table).where(table.session_id.in_(turn_ids)))
+        session.execute(delete(table).where(table.turn_id.in_(turn_ids)))
 
 
 def _stored(capture: Capture) -> StoredTurn:
-    return StoredTurn.on(capture.session_id, capture.timestamp, capture.region)
+    return StoredTurn.on(capture.turn_id, capture.timestamp, capture.region)
 
 
 def drop_turn(settings: Settings, turn: StoredTurn) -> None:
@@ -82,7 +82,7 @@ def erase_user(settings: Settings, change: ConsentChange) -> dict[str, int]:
         captures = session.scalars(
             select(Capture).where(Capture.user_id == change.user_id, Capture.timestamp <= change.at)
         ).all()
-        turns = {c.session_id: _stored(c) for c in captures}
+        turns = {c.turn_id: _stored(c) for c in captures}
     spool = Spool(settings)
     late = spool.records_of(change.user_id, until=change.at)  # spooled since the request
     for record in late:

@@ -42,12 +42,12 @@ def apply_feedback(
         insert_ignoring_duplicates(
             session,
             FeedbackEvent,
-            {"event_id": event_id, "session_id": turn_id, "value": value or "none", "at": at},
+            {"event_id": event_id, "turn_id": turn_id, "value": value or "none", "at": at},
             keys=["event_id"],
         )
         latest = session.scalars(
             select(FeedbackEvent.value)
-            .where(FeedbackEvent.session_id == turn_id)
+            .where(FeedbackEvent.turn_id == turn_id)
             .order_by(FeedbackEvent.at.desc(), FeedbackEvent.id.desc())
         ).first()
         capture.feedback = None if latest in (None, "none") else latest
@@ -56,7 +56,7 @@ def apply_feedback(
         else:
             session.execute(
                 delete(ReviewItem).where(
-                    ReviewItem.session_id == turn_id,
+                    ReviewItem.turn_id == turn_id,
                     ReviewItem.reason == "thumbs_down",
                     ReviewItem.batch_id.is_(None),
                 )

@@ -1,7 +1,7 @@
 """The fixed object layout of captured turns, and bucket names per region.
 
-``raw/audio/voice_captures/YYYY-MM-DD/{session_id}/audio.flac`` (and ``metadata.json``,
-``transcript.txt``), where the turn's id is the ``session_id`` of its metadata. Ids are
+``raw/audio/voice_captures/YYYY-MM-DD/{turn_id}/audio.flac`` (and ``metadata.json``,
+``transcript.txt``), where the turn's id is the ``turn_id`` of its metadata. Ids are
 validated so no key can be built from arbitrary user input.
 """
 

@@ -7,7 +7,7 @@ import hmac
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from core.messages import Domain, Intent
 
@@ -22,12 +22,20 @@ def user_id_for(token: str, secret: str) -> str:
     return hmac.new(secret.encode(), token.encode(), hashlib.sha256).hexdigest()
 
 
+SCHEMA_VERSION = 2  # 2: the turn's id is ``turn_id`` (version 1, unmarked: ``session_id``)
+
+
 class CaptureMetadata(BaseModel):
-    """Exactly the fields of ``metadata.json``; text fields hold redacted text only."""
+    """Exactly the fields of ``metadata.json``; text fields hold redacted text only.
+
+    Objects written before version 2 name the turn's id ``session_id``: they are read as they
+    are, and written back (a review, feedback) in the current version.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    session_id: str
+    schema_version: int = SCHEMA_VERSION
+    turn_id: str = Field(validation_alias=AliasChoices("turn_id", "session_id"))
     user_id: str = Field(min_length=64, max_length=64)
     timestamp: datetime  # UTC
     duration_ms: int = Field(ge=0)
@@ -47,7 +55,7 @@ class CaptureMetadata(BaseModel):
 
     def to_json(self) -> bytes:
         """The object stored as ``metadata.json`` (``review`` only once there is one)."""
-        data = self.model_dump(mode="json")
+        data = {**self.model_dump(mode="json"), "schema_version": SCHEMA_VERSION}
         data["latency"] = {key: float(self.latency.get(key, 0.0)) for key in LATENCY_KEYS}
         checked = self.model_validate(data)
         unreviewed = {"review"} if checked.review is None else None

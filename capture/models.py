@@ -73,11 +73,11 @@ class ConsentEvent(Base):
 
 
 class Capture(Base):
-    """One captured turn; ``session_id`` is the turn's id (the metadata's name for it)."""
+    """One captured turn; ``turn_id`` is the turn's id (the metadata's name for it)."""
 
     __tablename__ = "captures"
 
-    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    turn_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), index=True)
     conversation_id: Mapped[str] = mapped_column(String(64), index=True)
     turn_index: Mapped[int] = mapped_column(Integer)
@@ -107,8 +107,8 @@ class FeedbackEvent(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[str] = mapped_column(String(32), unique=True)  # a message is recorded once
-    session_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
+    turn_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("captures.turn_id", ondelete="CASCADE"), index=True
     )
     value: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime]
@@ -118,11 +118,11 @@ class ReviewItem(Base):
     """A turn that needs a person: flagged spans, thumbs down or low STT confidence."""
 
     __tablename__ = "review_items"
-    __table_args__ = (UniqueConstraint("session_id", "reason"),)
+    __table_args__ = (UniqueConstraint("turn_id", "reason"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    session_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
+    turn_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("captures.turn_id", ondelete="CASCADE"), index=True
     )
     reason: Mapped[str] = mapped_column(String(32))  # pii_review, thumbs_down, low_confidence
     spans: Mapped[list[Any]]  # [{type, start, end}], no values
@@ -195,7 +195,7 @@ class ReviewDecision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(Integer, index=True)  # outlives a rejected item
-    session_id: Mapped[str] = mapped_column(String(64), index=True)
+    turn_id: Mapped[str] = mapped_column(String(64), index=True)
     version: Mapped[int] = mapped_column(Integer)
     decision: Mapped[str] = mapped_column(String(16))  # approve, correct, redact, reject
     transcript: Mapped[str | None] = mapped_column(Text, nullable=True)  # the correction
@@ -213,8 +213,8 @@ class VoiceRating(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_id: Mapped[int] = mapped_column(Integer, index=True)
-    session_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("captures.session_id", ondelete="CASCADE"), index=True
+    turn_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("captures.turn_id", ondelete="CASCADE"), index=True
     )
     voice: Mapped[str] = mapped_column(String(32))
     tts: Mapped[str] = mapped_column(String(200))  # the TTS version that spoke it

@@ -77,7 +77,7 @@ def prepare(settings: Settings, record: SpoolRecord, pcm: bytes) -> Prepared:
         settings, pcm, record.sample_rate, record.words, record.transcript, entities
     )
     metadata = CaptureMetadata(
-        session_id=record.turn_id,
+        turn_id=record.turn_id,
         user_id=record.user_id,
         timestamp=datetime.fromisoformat(record.timestamp),
         duration_ms=len(pcm) // 2 * 1000 // record.sample_rate,

@@ -23,7 +23,7 @@ def upsert_capture(
 ) -> None:
     """Insert the turn's row, or bring an existing one up to date (same values: no change)."""
     values = {
-        "session_id": metadata.session_id,
+        "turn_id": metadata.turn_id,
         "user_id": metadata.user_id,
         "conversation_id": metadata.conversation_id,
         "turn_index": metadata.turn_index,
@@ -43,8 +43,8 @@ def upsert_capture(
         "word_times": word_times or [],
     }
     statement = _insert(session, Capture).values(**values)
-    updates = {k: statement.excluded[k] for k in values if k not in ("session_id", "feedback")}
-    session.execute(statement.on_conflict_do_update(index_elements=["session_id"], set_=updates))
+    updates = {k: statement.excluded[k] for k in values if k not in ("turn_id", "feedback")}
+    session.execute(statement.on_conflict_do_update(index_elements=["turn_id"], set_=updates))
 
 
 def insert_ignoring_duplicates(
@@ -68,13 +68,13 @@ def add_review_item(
         session,
         ReviewItem,
         {
-            "session_id": turn_id,
+            "turn_id": turn_id,
             "reason": reason,
             "spans": spans,
             "status": "pending",
             "created_at": datetime.now(UTC),
         },
-        keys=["session_id", "reason"],
+        keys=["turn_id", "reason"],
     )
 
 

@@ -94,12 +94,12 @@ def turn_status(settings: Settings, turn_id: str) -> TurnStatus:
             region, day = capture.region, capture.day
             stored_at = capture.stored_at.isoformat() if capture.stored_at else None
             status.persisted = {"stored_at": stored_at, "day": capture.day.isoformat()}
-        items = session.scalars(select(ReviewItem).where(ReviewItem.session_id == turn_id))
+        items = session.scalars(select(ReviewItem).where(ReviewItem.turn_id == turn_id))
         status.review = [
             {"reason": item.reason, "status": item.status, "batch": item.batch_id} for item in items
         ]
         decisions = session.scalars(
-            select(ReviewDecision.decision).where(ReviewDecision.session_id == turn_id)
+            select(ReviewDecision.decision).where(ReviewDecision.turn_id == turn_id)
         ).all()
         status.rejected = capture is None and "reject" in decisions
     status.dead_letters = [

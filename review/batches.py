@@ -30,7 +30,7 @@ def build_batch(settings: Settings, now: datetime | None = None) -> int | None:
     with session_scope(settings) as session:
         items = session.scalars(
             select(ReviewItem)
-            .join(Capture, Capture.session_id == ReviewItem.session_id)
+            .join(Capture, Capture.turn_id == ReviewItem.turn_id)
             .where(
                 ReviewItem.batch_id.is_(None),
                 ReviewItem.status == "pending",

@@ -91,7 +91,7 @@ def _redact(settings: Settings, planned: Plan, capture: Capture, entities: list[
         for first, last, start, end in times
     ]
     if words:
-        key = object_key(capture.day, capture.session_id, "audio.flac")
+        key = object_key(capture.day, capture.turn_id, "audio.flac")
         pcm, rate = decode_flac(open_store(settings, capture.region).get(key))
         planned.objects["audio.flac"] = redacted_flac(settings, pcm, rate, words, text, entities)
     pieces, cursor = [], 0
@@ -134,14 +134,12 @@ def store_first(settings: Settings, capture: Capture, planned: Plan) -> Written:
     written = Written(store)
     try:
         for name, data in planned.objects.items():
-            key = object_key(capture.day, capture.session_id, name)
+            key = object_key(capture.day, capture.turn_id, name)
             written.before[key] = store.get(key)
             store.put(key, data, content_type=CONTENT_TYPES[name])
             written.after[key] = data
-        key = object_key(capture.day, capture.session_id, "metadata.json")
-        rewritten = rewrite_metadata(
-            store, capture.day, capture.session_id, planned.change_metadata
-        )
+        key = object_key(capture.day, capture.turn_id, "metadata.json")
+        rewritten = rewrite_metadata(store, capture.day, capture.turn_id, planned.change_metadata)
         if rewritten is not None:
             written.before[key], written.after[key] = rewritten
     except BaseException:

@@ -79,7 +79,7 @@ def _item(session: Session, item_id: int, *, lock: bool = False) -> tuple[Review
     item = session.get(ReviewItem, item_id, with_for_update=True if lock else None)
     if item is None:
         raise NotFound(item_id)
-    capture = session.get(Capture, item.session_id)
+    capture = session.get(Capture, item.turn_id)
     assert capture is not None  # the foreign key deletes items with their capture
     return item, capture
 
@@ -89,7 +89,7 @@ def _store(settings: Settings, capture: Capture) -> ObjectStore:
 
 
 def _key(capture: Capture, name: str) -> str:
-    return object_key(capture.day, capture.session_id, name)
+    return object_key(capture.day, capture.turn_id, name)
 
 
 def _history(session: Session, item_id: int) -> list[ReviewDecision]:
@@ -107,7 +107,7 @@ def summary(item: ReviewItem) -> dict[str, Any]:
     return {
         "id": item.id,
         "batch_id": item.batch_id,
-        "session_id": item.session_id,
+        "turn_id": item.turn_id,
         "reason": item.reason,
         "status": item.status,
         "created_at": item.created_at.isoformat(),
@@ -223,7 +223,7 @@ def _add(
     session.add(
         ReviewDecision(
             item_id=item.id,
-            session_id=item.session_id,
+            turn_id=item.turn_id,
             version=version,
             reviewer=reviewer,
             at=datetime.now(UTC),
@@ -289,7 +289,7 @@ def _count_rejected(session: Session, item: ReviewItem, capture: Capture) -> Non
     siblings = session.scalar(
         select(func.count())
         .select_from(ReviewItem)
-        .where(ReviewItem.session_id == capture.session_id, ReviewItem.batch_id == item.batch_id)
+        .where(ReviewItem.turn_id == capture.turn_id, ReviewItem.batch_id == item.batch_id)
     )
     batch = session.get(ReviewBatch, item.batch_id)
     assert batch is not None
@@ -304,7 +304,7 @@ def _reject(
     detail = _detail(settings, session, item, capture)
     detail["metadata"], detail["audio_url"] = {}, None
     session.commit()  # recorded and audited before the capture goes (the row goes with it)
-    drop_turn(settings, StoredTurn.on(capture.session_id, capture.timestamp, capture.region))
+    drop_turn(settings, StoredTurn.on(capture.turn_id, capture.timestamp, capture.region))
     return detail
 
 

@@ -37,7 +37,7 @@ def answer_text(settings: Settings, item_id: int) -> str:
     """The (redacted) answer of an item's turn, to be spoken for rating."""
     with session_scope(settings) as session:
         item = session.get(ReviewItem, item_id)
-        capture = session.get(Capture, item.session_id) if item else None
+        capture = session.get(Capture, item.turn_id) if item else None
         if item is None or capture is None:
             raise NoSuchItem(item_id)
         return capture.response
@@ -65,7 +65,7 @@ def rate(
             session.add(
                 VoiceRating(
                     item_id=item_id,
-                    session_id=item.session_id,
+                    turn_id=item.turn_id,
                     voice=rating.voice,
                     tts=tts[:200],
                     score=rating.score,

@@ -234,7 +234,7 @@ def _cpu_per_stage(settings: Settings, user: str, n: int) -> dict[str, float]:
 
 def _captured(settings: Settings, prefix: str) -> int:
     with session_scope(settings) as session:
-        return session.query(Capture).filter(Capture.session_id.startswith(prefix)).count()
+        return session.query(Capture).filter(Capture.turn_id.startswith(prefix)).count()
 
 
 def _end_to_end(

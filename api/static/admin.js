@@ -27,7 +27,7 @@ const ids = {
   key: "api-key", loginButton: "login-button", review: "review", batchSelect: "batch-select",
   progress: "batch-progress", progressText: "batch-progress-text", empty: "empty", item: "item",
   heading: "item-heading", position: "item-position", count: "item-count", reason: "item-reason",
-  itemStatus: "item-status", session: "item-session", created: "item-created", audio: "audio",
+  itemStatus: "item-status", turn: "item-turn", created: "item-created", audio: "audio",
   play: "play", seek: "seek", time: "time", speed: "speed", loop: "loop", audioNote: "audio-note",
   editor: "editor", hintView: "hint-view", hintEdit: "hint-edit", editedNote: "edited-note",
   revert: "revert", spansSummary: "spans-summary", spanList: "span-list", mark: "mark",
@@ -384,7 +384,7 @@ async function decide(decision, extra) {
     view.summary(state.items[state.index]);
     if (decision === "reject") {
       // The capture is gone, and with it every item of that turn.
-      state.items = state.items.filter((i) => i.session_id !== summary.session_id);
+      state.items = state.items.filter((i) => i.turn_id !== summary.turn_id);
     }
     try {
       state.items = await fetchItems(state.batchId); // what others decided meanwhile too

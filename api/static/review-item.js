@@ -13,7 +13,7 @@ export function createItemView(els, editor) {
     els.reason.dataset.reason = item.reason;
     els.itemStatus.textContent = words(item.status);
     els.itemStatus.dataset.status = item.status;
-    els.session.textContent = item.session_id;
+    els.turn.textContent = item.turn_id;
     els.created.textContent = formatDate(item.created_at);
   }
 

@@ -63,7 +63,7 @@ def seed_turns(settings: Settings, n: int, clips: list[np.ndarray]) -> None:
         for index in range(n):
             choice = index % len(clips)
             metadata = CaptureMetadata(
-                session_id=f"bench-{index:06d}",
+                turn_id=f"bench-{index:06d}",
                 user_id=user_id_for(f"user-{index % USERS}", "bench"),
                 timestamp=now + timedelta(seconds=index),
                 duration_ms=clips[choice].size * 1000 // SAMPLE_RATE,
@@ -80,17 +80,17 @@ def seed_turns(settings: Settings, n: int, clips: list[np.ndarray]) -> None:
             )
             day = metadata.timestamp.date()
             store.put(
-                object_key(day, metadata.session_id, "audio.flac"),
+                object_key(day, metadata.turn_id, "audio.flac"),
                 flacs[choice],
                 content_type="audio/flac",
             )
             store.put(
-                object_key(day, metadata.session_id, "metadata.json"),
+                object_key(day, metadata.turn_id, "metadata.json"),
                 metadata.to_json(),
                 content_type="application/json",
             )
             store.put(
-                object_key(day, metadata.session_id, "transcript.txt"),
+                object_key(day, metadata.turn_id, "transcript.txt"),
                 metadata.transcript.encode(),
                 content_type="text/plain; charset=utf-8",
             )

@@ -100,15 +100,15 @@ def withdrawals(settings: Settings, session: Session, users: Iterable[str]) -> d
 def _reviews(session: Session, turn_ids: list[str]) -> dict[str, list[ReviewItem]]:
     found: dict[str, list[ReviewItem]] = {}
     for chunk in _chunks(turn_ids):
-        for item in session.scalars(select(ReviewItem).where(ReviewItem.session_id.in_(chunk))):
-            found.setdefault(item.session_id, []).append(item)
+        for item in session.scalars(select(ReviewItem).where(ReviewItem.turn_id.in_(chunk))):
+            found.setdefault(item.turn_id, []).append(item)
     return found
 
 
 def _turn(row: Capture, reviews: list[ReviewItem]) -> Turn:
     reviewed = row.label is not None or any(i.status in REVIEWED for i in reviews)
     return Turn(
-        turn_id=row.session_id,
+        turn_id=row.turn_id,
         user_id=row.user_id,
         region=row.region,
         day=row.day,
@@ -141,7 +141,7 @@ def select_turns(settings: Settings, options: ExportOptions, started: datetime) 
     """The window's turns that consent, retention and review allow, oldest first."""
     start, end = options.window()
     oldest = started - timedelta(days=settings.retention_days)
-    query = select(Capture).order_by(Capture.timestamp, Capture.session_id)
+    query = select(Capture).order_by(Capture.timestamp, Capture.turn_id)
     if start is not None:
         query = query.where(Capture.timestamp >= start)
     if end is not None:
@@ -150,10 +150,10 @@ def select_turns(settings: Settings, options: ExportOptions, started: datetime) 
     turns: list[Turn] = []
     with session_scope(settings) as session:
         rows = list(session.scalars(query))
-        reviews = _reviews(session, [r.session_id for r in rows])
+        reviews = _reviews(session, [r.turn_id for r in rows])
         withdrawn = withdrawals(settings, session, (r.user_id for r in rows))
         for row in rows:
-            found = reviews.get(row.session_id, [])
+            found = reviews.get(row.turn_id, [])
             turn = _turn(row, found)
             rejected = any(i.status == "rejected" for i in found)
             reason = _refusal(turn, withdrawn, oldest, rejected)
@@ -174,7 +174,7 @@ def recheck(settings: Settings, turns: list[Turn], started: datetime) -> dict[st
     with session_scope(settings) as session:
         for chunk in _chunks(ids):
             present.update(
-                session.scalars(select(Capture.session_id).where(Capture.session_id.in_(chunk)))
+                session.scalars(select(Capture.turn_id).where(Capture.turn_id.in_(chunk)))
             )
         reviews = _reviews(session, ids)
         withdrawn = withdrawals(settings, session, (t.user_id for t in turns))

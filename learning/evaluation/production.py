@@ -29,14 +29,14 @@ def captured_turns(settings: Settings, since: datetime) -> list[dict[str, Any]]:
     with session_scope(settings) as session:
         reviewed = dict(
             session.execute(
-                select(ReviewItem.session_id, ReviewItem.status).where(
+                select(ReviewItem.turn_id, ReviewItem.status).where(
                     ReviewItem.status.in_(("approved", "corrected"))
                 )
             ).all()
         )
         return [
             {
-                "id": c.session_id,
+                "id": c.turn_id,
                 "timestamp": c.timestamp,
                 "latency": dict(c.latency),
                 "models": dict(c.models),
@@ -44,7 +44,7 @@ def captured_turns(settings: Settings, since: datetime) -> list[dict[str, Any]]:
                 "feedback": c.feedback,
                 "transcript": c.transcript,
                 "label": c.label,
-                "reviewed": c.session_id in reviewed,
+                "reviewed": c.turn_id in reviewed,
             }
             for c in session.scalars(
                 select(Capture).where(Capture.timestamp >= since).order_by(Capture.timestamp)

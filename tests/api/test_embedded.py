@@ -43,14 +43,14 @@ async def test_serve_captures_a_consented_turn_with_nothing_else_installed(
         wait_until(lambda: _captured(settings) == [end["turn_id"]], timeout=60, what="the row")
         assert server.poll() is None
     metadata = json.loads(store.get(next(k for k in store.list("raw/") if "metadata" in k)))
-    assert metadata["session_id"] == end["turn_id"] and "electron" in metadata["transcript"].lower()
+    assert metadata["turn_id"] == end["turn_id"] and "electron" in metadata["transcript"].lower()
     assert not (Path.cwd() / "control").exists()  # the broker keeps its files in the data folder
 
 
 def _captured(settings: Settings) -> list[str]:
     """The turn ids of the capture rows (persisted after the objects are uploaded)."""
     with session_scope(settings) as session:
-        return [c.session_id for c in session.query(Capture)]
+        return [c.turn_id for c in session.query(Capture)]
 
 
 def descendants(pid: int) -> set[int]:

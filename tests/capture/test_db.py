@@ -15,7 +15,7 @@ TABLES = {"consent_events", "captures", "feedback", "review_items", "dead_letter
 
 def metadata(**changes: object) -> CaptureMetadata:
     fields: dict[str, object] = {
-        "session_id": "turn-1",
+        "turn_id": "turn-1",
         "user_id": user_id_for("user-token-123", "secret"),
         "timestamp": datetime(2026, 11, 26, 10, 30, tzinfo=UTC),
         "duration_ms": 4200,
@@ -58,13 +58,14 @@ def test_upserts_are_idempotent(database: Settings) -> None:
         row = session.get(Capture, "turn-1")
         assert row is not None and row.duration_ms == 5000 and row.feedback == "thumbs_down"
         assert row.latency["total_ms"] == 900 and row.day.isoformat() == "2026-11-26"
-        assert [c.session_id for c in captures_of(session, row.user_id)] == ["turn-1"]
+        assert [c.turn_id for c in captures_of(session, row.user_id)] == ["turn-1"]
 
 
 def test_metadata_has_exactly_the_fields() -> None:
     data = json.loads(metadata().to_json())
     assert set(data) == {
-        "session_id",
+        "schema_version",
+        "turn_id",
         "user_id",
         "timestamp",
         "duration_ms",
@@ -81,10 +82,22 @@ def test_metadata_has_exactly_the_fields() -> None:
         "models",
         "redaction",
     }
+    assert data["schema_version"] == 2
     assert b"user-token-123" not in metadata().to_json()
     with pytest.raises(ValueError):
         metadata(extra_field=1)
     assert user_id_for("a", "k") != user_id_for("a", "other") and len(user_id_for("a", "k")) == 64
+
+
+def test_metadata_written_before_version_2_is_read_and_written_back_as_version_2() -> None:
+    old = json.loads(metadata().to_json())
+    old["session_id"] = old.pop("turn_id")  # what version 1 wrote, unmarked
+    del old["schema_version"]
+    read = CaptureMetadata.model_validate_json(json.dumps(old))
+    assert read.turn_id == "turn-1"
+    again = json.loads(read.to_json())
+    assert again["turn_id"] == "turn-1" and again["schema_version"] == 2
+    assert "session_id" not in again
 
 
 def test_the_migrations_match_the_models(database: Settings) -> None:

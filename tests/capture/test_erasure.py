@@ -42,7 +42,7 @@ def stored_keys(settings: Settings) -> list[str]:
 
 def turn_ids(settings: Settings) -> list[str]:
     with session_scope(settings) as session:
-        return sorted(session.scalars(select(Capture.session_id)))
+        return sorted(session.scalars(select(Capture.turn_id)))
 
 
 def test_a_grant_is_recorded_once_however_often_it_is_applied(database: Settings) -> None:
@@ -69,7 +69,7 @@ def test_opting_out_erases_the_user_everywhere_and_keeps_others(database: Settin
         run_chain(database, turn_id)
     assert len(stored_keys(database)) == 9
     with session_scope(database) as session:
-        assert session.query(ReviewItem).filter_by(session_id="mine-1").count() == 1
+        assert session.query(ReviewItem).filter_by(turn_id="mine-1").count() == 1
 
     change = request_change(database, USER, granted=False, source="api")
     assert [t.turn_id for t in change.spooled_turns] == ["mine-waiting"]
@@ -201,7 +201,7 @@ def test_feedback_after_upload_updates_the_row_the_metadata_and_the_queue(
 
 def corrections(settings: Settings) -> list[tuple[str, str | None]]:
     with session_scope(settings) as session:
-        rows = session.execute(select(ReviewDecision.session_id, ReviewDecision.transcript))
+        rows = session.execute(select(ReviewDecision.turn_id, ReviewDecision.transcript))
         return sorted((turn, text) for turn, text in rows)
 
 
@@ -216,7 +216,7 @@ def test_retention_and_opting_out_take_reviewers_corrections_with_the_capture(
         )
         run_chain(database, turn_id)
     with session_scope(database) as session:
-        items = dict(session.execute(select(ReviewItem.session_id, ReviewItem.id)).all())
+        items = dict(session.execute(select(ReviewItem.turn_id, ReviewItem.id)).all())
     for turn_id, item_id in items.items():
         fix = Decision(decision="correct", transcript=f"{said}, {turn_id}")
         decide(database, item_id, fix, "rita")

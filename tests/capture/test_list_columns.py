@@ -1,4 +1,5 @@
-"""The ``list_json_columns`` migration converts rows both ways, on PostgreSQL and SQLite."""
+"""Migrations that change rows: ``list_json_columns`` converts them both ways, and
+``turn_id_columns`` renames the turn's id column under them, on PostgreSQL and SQLite."""
 
 from __future__ import annotations
 
@@ -111,11 +112,47 @@ def test_rows_are_converted_on_upgrade_and_back_on_downgrade(url: str) -> None:
         )
     assert _read(url) == wrapped
 
-    upgrade(url)
+    upgrade(url, "list_json_columns")
     assert _read(url) == COLUMNS
-    upgrade(url)  # at head already: nothing changes
+    upgrade(url, "list_json_columns")  # there already: nothing changes
     assert _read(url) == COLUMNS
 
     downgrade(url, "0003")
     assert _read(url) == wrapped
+    engine_for(url).dispose()
+
+
+def _turn_ids(url: str, name: str, key: str) -> list[object]:
+    with engine_for(url).connect() as connection:
+        return list(connection.execute(select(column(key)).select_from(table(name))).scalars())
+
+
+def test_the_turn_id_rename_keeps_rows_and_their_links(url: str) -> None:
+    upgrade(url, "model_registry")
+    with engine_for(url).begin() as connection:
+        _insert(connection, "captures", _capture("turn-1", WORDS))
+        review = {"id": 1, "session_id": "turn-1", "reason": "pii_review", "status": "pending"}
+        at = {"created_at": "2026-11-25 10:31:00+00:00", "spans": "[]", "tags": "[]"}
+        _insert(connection, "review_items", {**review, **at})
+        feedback = {"event_id": "e1", "session_id": "turn-1", "value": "thumbs_up"}
+        _insert(connection, "feedback", {**feedback, "at": "2026-11-25 10:32:00+00:00"})
+
+    upgrade(url)
+    from sqlalchemy import delete
+    from sqlalchemy.orm import Session
+
+    from capture.models import Capture, FeedbackEvent, ReviewItem
+
+    for name in ("captures", "review_items", "feedback"):
+        assert _turn_ids(url, name, "turn_id") == ["turn-1"], name
+    with Session(engine_for(url)) as session:  # the models read the renamed columns
+        assert session.get(Capture, "turn-1") is not None
+        assert session.query(ReviewItem).filter_by(turn_id="turn-1").count() == 1
+        assert session.query(FeedbackEvent).filter_by(turn_id="turn-1").count() == 1
+    downgrade(url, "model_registry")
+    assert _turn_ids(url, "review_items", "session_id") == ["turn-1"]
+    upgrade(url)
+    with engine_for(url).begin() as connection:  # the foreign keys follow the rename
+        connection.execute(delete(table("captures")).where(column("turn_id") == "turn-1"))
+        assert _turn_ids(url, "review_items", "turn_id") == []
     engine_for(url).dispose()

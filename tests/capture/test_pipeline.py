@@ -48,7 +48,7 @@ def row(settings: Settings, turn_id: str) -> dict[str, Any]:
     with session_scope(settings) as session:
         capture = session.get(Capture, turn_id)
         assert capture is not None
-        items = session.scalars(select(ReviewItem).where(ReviewItem.session_id == turn_id))
+        items = session.scalars(select(ReviewItem).where(ReviewItem.turn_id == turn_id))
         return {
             "transcript": capture.transcript,
             "word_times": capture.word_times,
@@ -79,7 +79,7 @@ def test_fused_and_split_store_the_same_and_encode_the_audio_once(
     assert fused["transcript.txt"] == split["transcript.txt"]
     assert b"4111" not in fused["transcript.txt"] and b"[CREDIT_CARD]" in fused["transcript.txt"]
     as_fused = json.loads(fused["metadata.json"])
-    assert as_fused == {**json.loads(split["metadata.json"]), "session_id": "fused"}
+    assert as_fused == {**json.loads(split["metadata.json"]), "turn_id": "fused"}
     assert row(database, "fused") == row(database, "split")
     assert {reason for reason, _ in row(database, "fused")["items"]} == {
         "pii_review",

@@ -32,7 +32,7 @@ COLUMNS |= {"turn_id", "augmentation"}
 
 def item_of(settings: Settings, turn_id: str) -> int:
     with session_scope(settings) as session:
-        return session.scalars(select(ReviewItem.id).where(ReviewItem.session_id == turn_id)).one()
+        return session.scalars(select(ReviewItem.id).where(ReviewItem.turn_id == turn_id)).one()
 
 
 def rows(dataset: DatasetDict) -> dict[str, dict[str, object]]:

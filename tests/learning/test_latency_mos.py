@@ -117,7 +117,7 @@ def test_production_figures_from_captured_turns(captured: Captured) -> None:
     with session_scope(captured.settings) as session:
         row = session.get(Capture, "now-0")
         assert row is not None
-        key = object_key(row.day, row.session_id, "metadata.json")
+        key = object_key(row.day, row.turn_id, "metadata.json")
     metadata = CaptureMetadata.model_validate_json(open_store(captured.settings, "eu").get(key))
     assert metadata.models["voice"] == "friendly" and metadata.models["stt"] == STT_B
     assert json.loads(metadata.to_json())["latency"]["first_audio_ms"] == 100.0

@@ -76,9 +76,9 @@ def test_erasing_a_turn_takes_its_voice_ratings(postgres: tuple[Settings, dict[s
     capture_turns(settings, TURNS[7:8])  # a thumbs-down turn: a review item
     with session_scope(settings) as session:
         item = session.scalars(select(ReviewItem)).one()
-        row = session.get(Capture, item.session_id)
+        row = session.get(Capture, item.turn_id)
         assert row is not None
-        turn = StoredTurn.on(row.session_id, row.timestamp, row.region)
+        turn = StoredTurn.on(row.turn_id, row.timestamp, row.region)
     rate(settings, item.id, Rating(voice="friendly", score=3), "rita", "piper:joe")
     drop_turn(settings, turn)
     with session_scope(settings) as session:

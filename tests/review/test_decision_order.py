@@ -100,7 +100,7 @@ def objects(settings: Settings) -> dict[str, bytes]:
 def rows(settings: Settings) -> dict[str, Any]:
     with session_scope(settings) as session:
         capture = session.get(Capture, "pii")
-        item = session.scalars(select(ReviewItem).where(ReviewItem.session_id == "pii")).one()
+        item = session.scalars(select(ReviewItem).where(ReviewItem.turn_id == "pii")).one()
         return {
             "transcript": capture.transcript if capture else None,
             "word_times": capture.word_times if capture else None,

@@ -75,7 +75,7 @@ class Review:
 
     def items(self) -> dict[str, dict[str, object]]:
         listed = self.get("/v1/admin/review/items").json()["items"]
-        return {f"{i['session_id']}/{i['reason']}": i for i in listed}
+        return {f"{i['turn_id']}/{i['reason']}": i for i in listed}
 
     def stored(self, turn_id: str, name: str, region: str = "eu") -> bytes:
         return open_store(self.settings, region).get(object_key(NOW.date(), turn_id, name))
@@ -147,7 +147,7 @@ def test_batch_building_picks_exactly_the_right_items(review: Review) -> None:
     detail = review.get(f"/v1/admin/review/items/{items['pii/pii_review']['id']}").json()
     flagged = {(s["type"], detail["transcript"][s["start"] : s["end"]]) for s in detail["spans"]}
     assert flagged == {("PERSON", "John Smith"), ("STREET_ADDRESS", "12 Elm Street")}
-    assert detail["metadata"]["session_id"] == "pii" and detail["label"] is None
+    assert detail["metadata"]["turn_id"] == "pii" and detail["label"] is None
 
 
 def test_keys_roles_and_failed_attempts(review: Review) -> None:

@@ -43,7 +43,7 @@ def test_a_spooled_turn_is_stored_redacted_and_flagged(pipeline_env) -> None:
     with session_scope(settings) as session:
         row = session.get(Capture, "turn-a")
         assert row is not None and "4111" not in row.transcript and row.feedback == "thumbs_down"
-        reasons = [r.reason for r in session.query(ReviewItem).filter_by(session_id="turn-a")]
+        reasons = [r.reason for r in session.query(ReviewItem).filter_by(turn_id="turn-a")]
         assert reasons == ["thumbs_down"]
 
 

@@ -38,7 +38,7 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 def captured(settings: Settings) -> list[str]:
     with session_scope(settings) as session:
-        return list(session.scalars(select(Capture.session_id)))
+        return list(session.scalars(select(Capture.turn_id)))
 
 
 def test_a_dead_letter_is_replayed_through_the_worker_once(

@@ -31,7 +31,7 @@ def stored(settings: Settings) -> list[str]:
 
 def captured(settings: Settings) -> list[str]:
     with session_scope(settings) as session:
-        return sorted(session.scalars(select(Capture.session_id)))
+        return sorted(session.scalars(select(Capture.turn_id)))
 
 
 def test_delete_my_data_erases_within_one_worker_run(pipeline_env, models: Models) -> None:
@@ -115,7 +115,7 @@ def test_the_weekly_task_batches_the_review_queue(pipeline_env) -> None:
 def batched(settings: Settings) -> list[str]:
     with session_scope(settings) as session:
         return list(
-            session.scalars(select(ReviewItem.session_id).where(ReviewItem.batch_id.is_not(None)))
+            session.scalars(select(ReviewItem.turn_id).where(ReviewItem.batch_id.is_not(None)))
         )
 
 

@@ -57,7 +57,7 @@ class Stack:
 
     def captured(self) -> list[str]:
         with session_scope(self.settings) as session:
-            return list(session.scalars(select(Capture.session_id)))
+            return list(session.scalars(select(Capture.turn_id)))
 
     def dead_letters(self) -> int:
         with session_scope(self.settings) as session:

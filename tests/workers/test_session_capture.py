@@ -78,13 +78,13 @@ async def test_consent_captures_the_turn_and_no_consent_keeps_nothing(
     assert len(keys) == 3 and all(f"/{turn_id}/" in key for key in keys)
     assert open_store(config, "us").list("") == []
     metadata = json.loads(store.get(next(k for k in keys if k.endswith("metadata.json"))))
-    assert metadata["session_id"] == turn_id and metadata["consent"] is True
+    assert metadata["turn_id"] == turn_id and metadata["consent"] is True
     assert "light" in metadata["transcript"].lower() and metadata["region"] == "eu"
     assert "alice-token" not in json.dumps(metadata) and len(metadata["user_id"]) == 64
     audio, rate = decode_flac(store.get(next(k for k in keys if k.endswith("audio.flac"))))
     assert rate == 16_000 and len(audio) > 16_000
     with session_scope(config) as session:
-        assert [c.session_id for c in session.query(Capture)] == [turn_id]
+        assert [c.turn_id for c in session.query(Capture)] == [turn_id]
         ledger = session.scalars(select(ConsentEvent)).all()
         assert [(e.granted, e.source) for e in ledger] == [(True, "session")]
 

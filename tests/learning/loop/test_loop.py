@@ -121,7 +121,7 @@ def _captured_turns(registry: Registry, experiment: str, good: str, base: str) -
             up = rng.random() < (0.8 if variant == "challenger" else 0.6)
             session.add(
                 Capture(
-                    session_id=uuid.uuid4().hex,
+                    turn_id=uuid.uuid4().hex,
                     user_id=f"u{n}",
                     conversation_id="c",
                     turn_index=0,
