@@ -154,5 +154,6 @@ def test_the_turn_id_rename_keeps_rows_and_their_links(url: str) -> None:
     upgrade(url)
     with engine_for(url).begin() as connection:  # the foreign keys follow the rename
         connection.execute(delete(table("captures")).where(column("turn_id") == "turn-1"))
-        assert _turn_ids(url, "review_items", "turn_id") == []
+    assert _turn_ids(url, "review_items", "turn_id") == []
+    assert _turn_ids(url, "feedback", "turn_id") == []
     engine_for(url).dispose()
