@@ -235,6 +235,8 @@ class Settings(BaseSettings):
     experiment_share: float = Field(0.1, gt=0, lt=1)  # users on the challenger
     promotion_slice_tolerance: float = Field(0.02, ge=0)  # WER a slice may rise (absolute)
     promotion_latency_tolerance: float = Field(0.10, ge=0)  # P95 may rise this share
+    # runs per clip when the weekly loop evaluates a candidate (the fastest is its latency)
+    promotion_eval_repeats: int = Field(3, ge=1, le=10)
 
     # Text-to-speech
     tts_backend: Literal["piper", "xtts"] = "piper"  # text-to-speech backend

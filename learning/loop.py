@@ -92,7 +92,7 @@ def run_loop(settings: Settings) -> dict[str, Any]:
         settings, dataset, out, train, base=settings.finetune_base_path, echo=log.info
     )
     model_id = result["model_id"]
-    figures = gate.evaluate(settings, model_id, dataset)
+    figures = gate.evaluate(settings, model_id, dataset, settings.promotion_eval_repeats)
     champion = versions.champion(settings)
     report.update(model=model_id, evaluation=figures)
     if champion is None or champion.id == model_id:

@@ -43,7 +43,9 @@ def test_one_turn_of_the_loop_trains_on_its_export(stored: Settings) -> None:
     pytest.importorskip("peft", reason="the 'train' extra (torch, peft) is not installed")
     for n in range(8):
         capture(stored, f"loop-{n}", f"speaker-{n}", n)
-    settings = stored.model_copy(update={"finetune_rank": 4, "finetune_epochs": 1})
+    settings = stored.model_copy(
+        update={"finetune_rank": 4, "finetune_epochs": 1, "promotion_eval_repeats": 1}
+    )
     report = run_loop(settings)
     assert report["dataset"]["exported"] == 8 and report["finished"] is None
     figures = report["evaluation"][report["model"]]

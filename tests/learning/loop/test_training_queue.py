@@ -59,6 +59,7 @@ def test_finetune_and_the_loop_run_on_the_training_queue(
         "VOICE_LEARNING_DATASET_PATH": str(speech_dataset),
         "VOICE_FINETUNE_RANK": "8",
         "VOICE_FINETUNE_EPOCHS": "1",
+        "VOICE_PROMOTION_EVAL_REPEATS": "1",  # the gate's figures, not its latency, are tested
     }
     with celery_worker(loop_env, tmp_path / "worker.log", queues="training"):
         job = _wait_for_job(registry, job_id, 900)
