@@ -1,12 +1,11 @@
-"""The weekly loop's own export: what it trains on when no dataset is named, and one whole turn
-of the loop on turns stored by the real capture chain (export -> fine-tune -> evaluate)."""
+"""The weekly loop's own export: what it trains on when no dataset is named (the whole loop on
+such an export runs in tests/learning/loop/test_training_queue.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
 
-import pytest
 from datasets import load_from_disk
 
 from core.settings import Settings
@@ -37,19 +36,3 @@ def test_with_no_turns_the_loop_stops_before_training(stored: Settings) -> None:
     report = run_loop(stored)
     assert report["skipped"] == "no kept, consented turns to train on"
     assert report["dataset"]["exported"] == 0 and "model" not in report
-
-
-def test_one_turn_of_the_loop_trains_on_its_export(stored: Settings) -> None:
-    pytest.importorskip("peft", reason="the 'train' extra (torch, peft) is not installed")
-    for n in range(8):
-        capture(stored, f"loop-{n}", f"speaker-{n}", n)
-    settings = stored.model_copy(
-        update={"finetune_rank": 4, "finetune_epochs": 1, "promotion_eval_repeats": 1}
-    )
-    report = run_loop(settings)
-    assert report["dataset"]["exported"] == 8 and report["finished"] is None
-    figures = report["evaluation"][report["model"]]
-    assert figures["dataset_id"] and figures["regression_wer"] is not None
-    # the gate decided offline: an A/B test for the candidate, or the candidate retired
-    decision = report["offline_decision"]
-    assert ("experiment" in report) == decision["promote"]

@@ -1,4 +1,5 @@
-"""Fine-tuning and the weekly loop as Celery tasks on the `training` queue, with a real worker."""
+"""Fine-tuning and the weekly loop as Celery tasks on the `training` queue, with a real worker:
+the loop exports the turns the capture chain stored, fine-tunes, evaluates and decides."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy import select
 
 from core.db import session_scope
 from learning.registry.models import Experiment, ModelVersion, TrainingJob
+from tests.learning.conftest import capture
 from tests.learning.loop.conftest import Registry
 from tests.utils.capture import BROKER
 from tests.utils.celery_worker import celery_worker
@@ -53,10 +55,13 @@ def test_finetune_and_the_loop_run_on_the_training_queue(
     job_id = queued.stdout.split()[2]
     with session_scope(registry.settings) as session:
         assert session.get(TrainingJob, job_id).status == "queued"  # type: ignore[union-attr]
+    # the loop trains on its own export of what the capture chain stored (8 speakers)
+    for n in range(8):
+        capture(registry.settings, f"loop-{n}", f"speaker-{n}", n)
     loop_env = {
         **env,
         "VOICE_LEARNING_LOOP": "on",
-        "VOICE_LEARNING_DATASET_PATH": str(speech_dataset),
+        "VOICE_DATASET_SPLITS": '{"train": 0.5, "dev": 0.25, "test": 0.25}',
         "VOICE_FINETUNE_RANK": "8",
         "VOICE_FINETUNE_EPOCHS": "1",
         "VOICE_PROMOTION_EVAL_REPEATS": "1",  # the gate's figures, not its latency, are tested
