@@ -26,7 +26,7 @@ class PiperTTS(TextToSpeech):
         self.sample_rate = self.voice.config.sample_rate
         self.max_chunk = chunk_bytes(self.sample_rate, settings.tts_chunk_ms)
         self._lock = threading.Lock()
-        self.noise = 1.0 if settings.tts_noise else 0.0  # Piper's noise is random per call
+        self.noise = 1.0 if settings.tts_noise else 0.0  # 0: the same text, the same audio
 
     def synthesize(self, text: str, voice: VoiceName) -> AsyncIterator[bytes]:
         """Synthesize on a worker thread; each Piper sentence is cut into small chunks."""
