@@ -61,8 +61,11 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
+# Two processes (pytest-xdist): much of the suite waits on real time (speech streamed at its
+# own pace, workers, servers). A module's tests stay in one process (their module fixtures
+# are made once); tests/conftest.py gives each process its own Redis database.
 pytest: install-dev
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 test: install-dev services browser compose prometheus lint typecheck pytest
 

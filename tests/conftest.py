@@ -12,6 +12,11 @@ from api.voice.models import Models
 from core.settings import Settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Under pytest-xdist (`make test` runs two processes) each process has its own Redis
+# database as broker and cache (14, 13, ...), so one's flushdb never touches the other's.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw"):
+    os.environ["VOICE_TEST_BROKER"] = f"redis://127.0.0.1:6379/{14 - int(_XDIST_WORKER[2:])}"
 ROOT = Path(__file__).resolve().parents[1]
 SPEECH = ROOT / "tests" / "data" / "speech"
 
