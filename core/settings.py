@@ -71,9 +71,13 @@ class Settings(BaseSettings):
     stt_language: str = "en"  # language code passed to Whisper
     stt_hotwords: list[str] = Field(default_factory=list)  # words to bias STT (JSON list)
     stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
-    # The encoder reads the audio plus 1 s, not a 30 s window of mostly padding (faster on
-    # short utterances; scripts/stt_window.py compares accuracy and time on the turn set).
-    stt_fitted_window: bool = False
+    # The encoder reads the audio plus a margin of silence, not a 30 s window of mostly
+    # padding: a short question's pass is about 3 times faster (scripts/stt_window.py
+    # compares margins on the turn set).
+    stt_fitted_window: bool = True
+    # Seconds of silence after the audio: below 7 tiny.en mishears and repeats itself. A pass
+    # with hotwords reads the whole 30 s window: with less, they lose their hold on tiny.en.
+    stt_window_margin_s: int = Field(10, ge=1, le=30)
 
     # Language understanding
     nlu_backend: Literal["classifier", "llm"] = "classifier"  # intent and entity extraction

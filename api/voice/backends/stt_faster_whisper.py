@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import numpy as np
@@ -15,25 +16,43 @@ from api.voice.threads import iterate_in_thread
 from core.messages import Transcript, Word
 from core.settings import Settings
 
-MARGIN_FRAMES = 100  # 1 s of the padding kept after the audio (100 mel frames a second)
+FRAMES_PER_S = 100  # Whisper's mel frames
 
 
 class FittedWindowWhisper(WhisperModel):
-    """Encodes the audio plus a margin, not a 30 s window padded with silence.
+    """Encodes the audio plus a margin of silence, not a 30 s window padded with silence.
 
     faster-whisper pads every segment's features to 3,000 frames (30 s) before the encoder,
     whose cost follows that length; CTranslate2 accepts shorter inputs. The padding is the
-    all-zero columns after the audio: kept up to ``MARGIN_FRAMES``, rounded up to whole
-    seconds. A short question's end-of-turn pass then encodes 3 or 4 s instead of 30.
+    all-zero columns after the audio: ``margin_s`` of them are kept, rounded up to whole
+    seconds. A 3 s question's end-of-turn pass then encodes 13 s instead of 30. With a
+    margin under about 7 s tiny.en mishears short clips and repeats itself ("Thanks...
+    Thanks..."); the model learnt from speech followed by long silence. Hotwords lose their
+    hold on it with less than about 15 s, so a pass with hotwords reads the whole window
+    (``whole_window``, on the calling thread).
     """
+
+    def __init__(self, *args: Any, margin_s: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.margin_frames = margin_s * FRAMES_PER_S
+        self._whole = threading.local()
+
+    @contextmanager
+    def whole_window(self) -> Iterator[None]:
+        """Passes on this thread read the 30 s window while in this block."""
+        self._whole.on = True
+        try:
+            yield
+        finally:
+            self._whole.on = False
 
     def encode(self, features: np.ndarray) -> Any:
         """The encoder over the audio's frames and the margin only."""
-        if features.ndim == 2:
+        if features.ndim == 2 and not getattr(self._whole, "on", False):
             content = np.flatnonzero(np.any(features != 0, axis=0))
             end = int(content[-1]) + 1 if content.size else 0
-            frames = min(features.shape[-1], math.ceil((end + MARGIN_FRAMES) / 100) * 100)
-            features = np.ascontiguousarray(features[:, :frames])
+            window = math.ceil((end + self.margin_frames) / FRAMES_PER_S) * FRAMES_PER_S
+            features = np.ascontiguousarray(features[:, : min(features.shape[-1], window)])
         return super().encode(features)
 
 
@@ -47,9 +66,11 @@ class FasterWhisperSTT(SpeechToText):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model_path = settings.resolved_stt_model_path()
+        fitted = {"margin_s": settings.stt_window_margin_s} if settings.stt_fitted_window else {}
         model = FittedWindowWhisper if settings.stt_fitted_window else WhisperModel
         self.model = model(
             str(self.model_path),
+            **fitted,
             device=settings.stt_device,
             compute_type=settings.stt_compute_type,
             cpu_threads=settings.stt_cpu_threads,
@@ -58,6 +79,12 @@ class FasterWhisperSTT(SpeechToText):
         )
         self._slots = threading.BoundedSemaphore(settings.stt_workers)
         self._active = 0
+
+    def _window(self, *, hotwords: bool) -> AbstractContextManager[None]:
+        """The whole 30 s window for a pass with hotwords, else the fitted one."""
+        if hotwords and isinstance(self.model, FittedWindowWhisper):
+            return self.model.whole_window()
+        return nullcontext()
 
     def busy(self) -> bool:
         """The model is decoding (for any session)."""
@@ -72,7 +99,8 @@ class FasterWhisperSTT(SpeechToText):
         def segments() -> Iterator[Transcript]:
             self._active += 1
             try:
-                yield from decode()
+                with self._window(hotwords=bool(words_hint)):
+                    yield from decode()
             finally:
                 self._active -= 1
 

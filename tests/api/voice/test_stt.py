@@ -1,4 +1,9 @@
+import numpy as np
+import pytest
+from faster_whisper import WhisperModel
+
 from api.voice.audio import decode_audio
+from api.voice.backends.stt_faster_whisper import FasterWhisperSTT, FittedWindowWhisper
 from api.voice.models import Models
 from tests.conftest import speech_clip
 
@@ -22,3 +27,28 @@ async def test_hotwords_bring_domain_vocabulary(models: Models) -> None:
     hinted = await models.stt.transcribe_all(audio, hotwords=["ComfyUI"])
     assert "ComfyUI" not in plain.text
     assert "ComfyUI" in hinted.text
+
+
+async def test_the_encoder_reads_the_audio_plus_the_margin_and_hotword_passes_the_whole_window(
+    models: Models, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stt = models.stt
+    assert isinstance(stt, FasterWhisperSTT) and isinstance(stt.model, FittedWindowWhisper)
+    assert models.settings.stt_window_margin_s == 10
+    frames: list[int] = []
+    encode = WhisperModel.encode
+
+    def spy(model: WhisperModel, features: np.ndarray) -> object:
+        frames.append(features.shape[-1])
+        return encode(model, features)
+
+    monkeypatch.setattr(WhisperModel, "encode", spy)
+    audio = decode_audio(speech_clip("hotwords.mp3"), max_seconds=60)  # 4.0 s
+    plain = await stt.transcribe_all(audio, hotwords=[])
+    assert frames == [1400]  # 4 s of speech and 10 s of silence, not 30 s
+    await stt.transcribe_all(audio, hotwords=["ComfyUI"])
+    hinted = frames[1:]
+    assert hinted and set(hinted) == {3000}
+    await stt.transcribe_all(audio, hotwords=[])  # the whole window was for that pass only
+    assert frames[1 + len(hinted) :] == [1400]
+    assert plain.text.lower().startswith("then you go into your comfy")
