@@ -72,9 +72,9 @@ class Settings(BaseSettings):
     stt_hotwords: list[str] = Field(default_factory=list)  # words to bias STT (JSON list)
     stt_temperature_fallback: bool = False  # re-decoding at higher temperatures: latency spikes
     # The encoder reads the audio plus a margin of silence, not a 30 s window of mostly
-    # padding: a short question's pass is about 3 times faster (scripts/stt_window.py
-    # compares margins on the turn set).
-    stt_fitted_window: bool = True
+    # padding: about 3 times faster, but tiny.en then mishears utterances cut as the session
+    # cuts them (docs/PERFORMANCE.md, "Latency levers"); off until a model copes with it.
+    stt_fitted_window: bool = False
     # Seconds of silence after the audio: below 7 tiny.en mishears and repeats itself. A pass
     # with hotwords reads the whole 30 s window: with less, they lose their hold on tiny.en.
     stt_window_margin_s: int = Field(10, ge=1, le=30)
