@@ -29,7 +29,9 @@ class FittedWindowWhisper(WhisperModel):
     margin under about 7 s tiny.en mishears short clips and repeats itself ("Thanks...
     Thanks..."); the model learnt from speech followed by long silence. Hotwords lose their
     hold on it with less than about 15 s, so a pass with hotwords reads the whole window
-    (``whole_window``, on the calling thread).
+    (``whole_window``, on the calling thread). Off by default (``VOICE_STT_FITTED_WINDOW``):
+    on utterances cut as a session cuts them, tiny.en hears worse at every margin than with
+    the 30 s window (docs/PERFORMANCE.md, "Latency levers").
     """
 
     def __init__(self, *args: Any, margin_s: int, **kwargs: Any) -> None:
