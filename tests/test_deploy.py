@@ -328,7 +328,8 @@ def test_the_worker_command_has_task_events_on_a_real_broker() -> None:
 
     assert "-E" in worker_command(events=True) and "-E" not in worker_command()
     command = worker_command(queues=["capture"])
-    assert command[command.index("-Q") + 1] == "capture"
+    assert command[command.index("-Q") + 1] == "capture" and "--pool=prefork" in command
+    assert "--pool=threads" in worker_command(2, pool="threads")
 
 
 def test_a_worker_of_unknown_queues_is_refused_in_one_line() -> None:

@@ -2,7 +2,8 @@
 
 Runs on the configured services (``VOICE_BROKER_URL``, ``VOICE_DATABASE_URL``, ``VOICE_STORAGE``
 and ``VOICE_S3_ENDPOINT_URL``; ``--moto`` starts moto's S3 server in this process) with
-``--workers`` worker processes (solo pool, one task at a time each) and the chain of
+``--workers`` worker processes (solo pool, one task at a time each; ``--threads N``: a threads
+pool of N in each) and the chain of
 ``--chain`` (``VOICE_CAPTURE_CHAIN``), in a data folder of its own. It prints:
 
 - what the voice path pays to hand a turn over (``CaptureSink.record`` on the event loop),
@@ -65,6 +66,12 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--moto", action="store_true", help="start moto's S3 server here")
     parser.add_argument("--workers", type=int, default=1, help="worker processes end to end")
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="tasks at once in each worker process (threads pool); 0: one (solo pool)",
+    )
+    parser.add_argument(
         "--chain", choices=sorted(CHAINS), help="the capture chain (default: VOICE_CAPTURE_CHAIN)"
     )
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait, at most")
@@ -74,9 +81,10 @@ def add_parser(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Run the three measurements and print them."""
-    if args.n < 1 or args.cpu_sample < 1 or args.workers < 1:
+    if args.n < 1 or args.cpu_sample < 1 or args.workers < 1 or not 0 <= args.threads <= 16:
         raise VoiceServiceError(
-            "--n, --cpu-sample and --workers must be at least 1", code="bad_arguments"
+            "--n, --cpu-sample and --workers must be at least 1, --threads 0 to 16",
+            code="bad_arguments",
         )
     chain = args.chain or settings.capture_chain
     with tempfile.TemporaryDirectory(prefix="bench-capture-") as folder, _s3(args, settings) as s3:
@@ -90,7 +98,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             results = {
                 "enqueue": _enqueue_latency(bench, token, args.n),
                 "cpu_ms_per_stage": _cpu_per_stage(bench, user, args.cpu_sample),
-                "end_to_end": _end_to_end(bench, user, args.n, args.workers, args.timeout),
+                "end_to_end": _end_to_end(
+                    bench, user, args.n, (args.workers, args.threads), args.timeout
+                ),
             }
         finally:
             done = ConsentChange(user_id=user, granted=False, policy_version="", source="bench")
@@ -238,9 +248,13 @@ def _captured(settings: Settings, prefix: str) -> int:
 
 
 def _end_to_end(
-    settings: Settings, user: str, n: int, workers: int, timeout_s: float
+    settings: Settings, user: str, n: int, fleet_size: tuple[int, int], timeout_s: float
 ) -> dict[str, Any]:
-    """N turns through the broker and the workers, from the first publish to the last row."""
+    """N turns through the broker and the workers, from the first publish to the last row.
+
+    ``fleet_size``: worker processes, and threads in each (0: the solo pool, one task at once).
+    """
+    workers, threads = fleet_size
     env = {
         **os.environ,
         "VOICE_DATA_DIR": str(settings.data_dir),
@@ -250,10 +264,11 @@ def _end_to_end(
         "VOICE_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
         "VOICE_CAPTURE_CHAIN": settings.capture_chain,
     }
-    solo = [*worker_command(1), "--pool=solo", "--without-mingle", "--without-gossip"]
+    pool = "threads" if threads else "solo"
+    command = [*worker_command(max(1, threads), pool=pool), "--without-mingle", "--without-gossip"]
     fleet = [
         subprocess.Popen(  # noqa: S603 - our own command
-            [*solo, "-n", f"bench{index}@%h"],
+            [*command, "-n", f"bench{index}@%h"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -282,6 +297,7 @@ def _end_to_end(
     return {
         "captures": n,
         "workers": workers,
+        "threads": threads,
         "chain": settings.capture_chain,
         "seconds": round(elapsed, 2),
         "captures_per_s": round(n / elapsed, 1),
@@ -311,5 +327,6 @@ def _print(results: dict[str, Any], as_json: bool) -> None:
     print(
         f"end to end: {e2e['captures']} captures in {e2e['seconds']} s = "
         f"{e2e['captures_per_s']} captures/s ({e2e['workers']} worker processes, "
-        f"{e2e['chain']} chain)"
+        + (f"{e2e['threads']} threads each, " if e2e["threads"] else "solo pool, ")
+        + f"{e2e['chain']} chain)"
     )

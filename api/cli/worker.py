@@ -18,11 +18,20 @@ from core.errors import VoiceServiceError
 from core.settings import Settings
 from workers.config import ALL_QUEUES, QUEUES, TRAINING_QUEUE
 
+POOLS = ("prefork", "threads", "solo")  # Celery's execution pools that this service runs on
+
 
 def add_parser(subparsers: Any) -> None:
     """Register the commands."""
     worker = subparsers.add_parser("worker", help="run a capture worker (Celery)")
-    worker.add_argument("--concurrency", type=int, default=1)
+    worker.add_argument("--concurrency", type=int, default=1, help="tasks at once (default 1)")
+    worker.add_argument(
+        "--pool",
+        choices=POOLS,
+        default="prefork",
+        help="prefork (default: processes), or threads: one process whose tasks overlap their "
+        "waits on S3, the database and the broker (docs/PERFORMANCE.md: capture throughput)",
+    )
     worker.add_argument(
         "-Q",
         "--queues",
@@ -41,12 +50,13 @@ def worker_command(
     beat: bool = False,
     events: bool = False,
     queues: Sequence[str] = QUEUES,
+    pool: str = "prefork",
 ) -> list[str]:
     """The Celery worker's command line (a training worker runs one job at a time)."""
     command = [sys.executable, "-m", "celery", "-A", "workers", "worker", "-Q", ",".join(queues)]
     if TRAINING_QUEUE in queues:
         concurrency = 1
-    command += [f"--concurrency={max(1, concurrency)}", "--loglevel=INFO"]
+    command += [f"--pool={pool}", f"--concurrency={max(1, concurrency)}", "--loglevel=INFO"]
     return command + (["-E"] if events else []) + (["--beat"] if beat else [])
 
 
@@ -66,7 +76,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     """Replace this process with the Celery worker."""
     events = not settings.resolved_broker_url().startswith("filesystem")
     queues = parse_queues(args.queues)
-    command = worker_command(args.concurrency, beat=args.beat, events=events, queues=queues)
+    command = worker_command(
+        args.concurrency, beat=args.beat, events=events, queues=queues, pool=args.pool
+    )
     os.execv(sys.executable, command)  # noqa: S606 - our own interpreter and arguments
     return 0  # not reached
 

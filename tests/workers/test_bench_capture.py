@@ -19,7 +19,9 @@ def test_bench_capture_prints_every_figure_and_leaves_nothing_behind(tmp_path: P
     with fresh_database("postgresql", tmp_path) as url:
         upgrade(url)
         env = {**os.environ, "VOICE_BROKER_URL": BROKER, "VOICE_DATABASE_URL": url}
-        command = ["bench-capture", "--n", "8", "--cpu-sample", "3", "--moto", "--json"]
+        # two tasks at once in one worker process (threads pool): every turn stored once
+        command = ["bench-capture", "--n", "12", "--cpu-sample", "3", "--moto", "--json"]
+        command += ["--threads", "2"]
         done = subprocess.run(
             [sys.executable, "-m", "api.cli", *command],
             capture_output=True,
@@ -33,8 +35,8 @@ def test_bench_capture_prints_every_figure_and_leaves_nothing_behind(tmp_path: P
         assert 0 < enqueue["voice_path_p50_ms"] <= enqueue["voice_path_max_ms"]
         assert set(cpu) == {"prepare", "store", "record", "finish", "total"}  # the fused chain
         assert cpu["prepare"] > 0 and cpu["store"] > 0 and cpu["total"] >= cpu["prepare"]
-        assert e2e["captures"] == 8 and e2e["captures_per_s"] > 0
-        assert (e2e["workers"], e2e["chain"]) == (1, "fused")
+        assert e2e["captures"] == 12 and e2e["captures_per_s"] > 0
+        assert (e2e["workers"], e2e["threads"], e2e["chain"]) == (1, 2, "fused")
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         with engine.connect() as connection:  # the bench erased its own captures
             assert connection.execute(text("select count(*) from captures")).scalar() == 0
