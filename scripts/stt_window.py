@@ -25,6 +25,7 @@ from whisper_normalizer.english import EnglishTextNormalizer
 
 from api.voice.audio import decode_audio
 from api.voice.stt import load_stt
+from core.audio import SAMPLE_RATE
 from core.settings import Settings
 
 SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "speech" / "turns"
@@ -35,8 +36,8 @@ def session_cut(audio: np.ndarray, lead_s: float) -> np.ndarray:
     """The clip as a session hands it to the end-of-turn pass: from ``lead_s`` before the
     first voiced sample (the recorder keeps up to 0.3 s) to 64 ms into the silence after."""
     voiced = np.flatnonzero(np.abs(audio) > 0.01)
-    start = max(0, int(voiced[0]) - int(lead_s * 16_000)) if voiced.size else 0
-    return np.concatenate([audio[start:], np.zeros(1024, np.float32)])
+    start = max(0, int(voiced[0]) - int(lead_s * SAMPLE_RATE)) if voiced.size else 0
+    return np.concatenate([audio[start:], np.zeros(int(0.064 * SAMPLE_RATE), np.float32)])
 
 
 def main(margins: list[int]) -> None:
@@ -62,7 +63,7 @@ def main(margins: list[int]) -> None:
                 texts[cut, name].append(asyncio.run(stt.transcribe_all(audios[index])).text)
                 if cut == "whole clip":
                     times[name].append((time.perf_counter() - started) * 1000)
-    print(f"{len(clips)} clips, {sum(a.size for a in whole) / 16_000:.0f} s of speech")
+    print(f"{len(clips)} clips, {sum(a.size for a in whole) / SAMPLE_RATE:.0f} s of speech")
     print("| split | audio | encoder window | WER | median ms | p95 ms |")
     print("| --- | --- | --- | --- | --- | --- |")
     for split in ("tune", "heldout"):

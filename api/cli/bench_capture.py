@@ -99,7 +99,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 "enqueue": _enqueue_latency(bench, token, args.n),
                 "cpu_ms_per_stage": _cpu_per_stage(bench, user, args.cpu_sample),
                 "end_to_end": _end_to_end(
-                    bench, user, args.n, (args.workers, args.threads), args.timeout
+                    bench, user, args.n, args.workers, args.timeout, threads=args.threads
                 ),
             }
         finally:
@@ -248,13 +248,12 @@ def _captured(settings: Settings, prefix: str) -> int:
 
 
 def _end_to_end(
-    settings: Settings, user: str, n: int, fleet_size: tuple[int, int], timeout_s: float
+    settings: Settings, user: str, n: int, workers: int, timeout_s: float, *, threads: int = 0
 ) -> dict[str, Any]:
     """N turns through the broker and the workers, from the first publish to the last row.
 
-    ``fleet_size``: worker processes, and threads in each (0: the solo pool, one task at once).
+    ``threads``: tasks at once in each worker process (0: the solo pool, one at a time).
     """
-    workers, threads = fleet_size
     env = {
         **os.environ,
         "VOICE_DATA_DIR": str(settings.data_dir),

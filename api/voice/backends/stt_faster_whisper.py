@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -68,11 +69,11 @@ class FasterWhisperSTT(SpeechToText):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.model_path = settings.resolved_stt_model_path()
-        fitted = {"margin_s": settings.stt_window_margin_s} if settings.stt_fitted_window else {}
-        model = FittedWindowWhisper if settings.stt_fitted_window else WhisperModel
+        model: Callable[..., WhisperModel] = WhisperModel
+        if settings.stt_fitted_window:
+            model = partial(FittedWindowWhisper, margin_s=settings.stt_window_margin_s)
         self.model = model(
             str(self.model_path),
-            **fitted,
             device=settings.stt_device,
             compute_type=settings.stt_compute_type,
             cpu_threads=settings.stt_cpu_threads,
