@@ -32,6 +32,7 @@ from api.voice.audio import decode_audio  # noqa: E402
 from api.voice.stt import load_stt  # noqa: E402
 from api.voice.turn_detector import SmartTurn, TurnTiming  # noqa: E402
 from api.voice.turn_text import TextTurnClassifier  # noqa: E402
+from core.errors import BackendUnavailable  # noqa: E402
 from core.settings import Settings  # noqa: E402
 
 RATE = 16_000
@@ -39,9 +40,16 @@ LATE_S = 1.5
 SEEN_SILENCE_S = 0.064  # the final pass starts after two silent 32 ms frames
 
 
-def pauses_in(audio: np.ndarray, min_s: float) -> list[tuple[float, float]]:
-    """(start, length) of each stretch of near-digital silence inside the clip."""
+def pauses_in(audio: np.ndarray, min_s: float, recorded: bool = False) -> list[tuple[float, float]]:
+    """(start, length) of each stretch of silence inside the clip.
+
+    Synthesized clips pause in exact digital silence; a recording (``recorded``) has room
+    noise there, so its pauses are the 32 ms frames below an RMS of 0.02.
+    """
     quiet = np.abs(audio) < 1e-3
+    if recorded:
+        frames = audio[: audio.size // 512 * 512].reshape(-1, 512)
+        quiet = np.repeat(np.sqrt((frames**2).mean(axis=1)) < 0.02, 512)
     found, start = [], None
     for index, q in enumerate(np.append(quiet, False)):
         if q and start is None:
@@ -58,14 +66,20 @@ def measure(set_dir: Path, split: str, min_pause_s: float) -> list[dict]:
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
     stt = load_stt(settings)
     text_model = TextTurnClassifier(settings)
-    audio_model = SmartTurn(settings)
+    try:
+        audio_model: SmartTurn | None = SmartTurn(settings)
+    except BackendUnavailable as exc:  # the turn-audio extra is optional
+        print(f"without the audio model: {exc}", file=sys.stderr)
+        audio_model = None
     rows = [json.loads(line) for line in (set_dir / "manifest.jsonl").read_text().splitlines()]
     out = []
     for row in rows:
         if row.get("split") != split:
             continue
         audio = decode_audio(set_dir / row["file"], max_seconds=60)
-        points = [(start, length, False) for start, length in pauses_in(audio, min_pause_s)]
+        recorded = row.get("voice") == "human"
+        pauses = pauses_in(audio, min_pause_s, recorded)
+        points = [(start, length, False) for start, length in pauses]
         points.append((audio.size / RATE, 0.0, True))
         for start, length, is_end in points:
             cut = audio[: int((start + SEEN_SILENCE_S) * RATE)]
@@ -81,7 +95,7 @@ def measure(set_dir: Path, split: str, min_pause_s: float) -> list[dict]:
                     "end": is_end,
                     "text": text,
                     "p_text": text_model.probability(cut, text) if text else 0.0,
-                    "p_audio": audio_model.probability(cut, text),
+                    "p_audio": audio_model.probability(cut, text) if audio_model else None,
                 }
             )
             print(json.dumps(out[-1]), file=sys.stderr)
@@ -95,6 +109,8 @@ def mixed(point: dict, weight: float) -> float:
         p = min(max(p, 1e-4), 1 - 1e-4)
         return math.log(p / (1 - p))
 
+    if not weight:
+        return float(point["p_text"])
     value = weight * logit(point["p_audio"]) + (1 - weight) * logit(point["p_text"])
     return 1 / (1 + math.exp(-value))
 
@@ -134,8 +150,9 @@ def main() -> int:
     ends = sum(p["end"] for p in points)
     print(f"{ends} clips, {len(points) - ends} pauses ({args.split} split)")
     results = []
+    with_audio = all(p["p_audio"] is not None for p in points)
     for weight, sure, unsure, short, long in itertools.product(
-        (0.0, 0.15, 0.3, 0.5, 1.0),
+        (0.0, 0.15, 0.3, 0.5, 1.0) if with_audio else (0.0,),
         (0.85, 0.9, 0.95, 0.97, 0.99),
         (0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
         (300, 500, 700),
@@ -165,7 +182,7 @@ def main() -> int:
         )
         print(
             f"{'!!' if bad else '  '} {point['file']:34} {'end' if point['end'] else 'pause':5}"
-            f" {point['pause_s']:4.2f}s  text {point['p_text']:.2f} audio {point['p_audio']:.2f}"
+            f" {point['pause_s']:4.2f}s  text {point['p_text']:.2f} audio {point['p_audio'] or 0:.2f}"
             f" -> wait {wait:4d} ms  {point['text']!r}"
         )
     return 0
