@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     max_answer_sentences: int = Field(3, ge=1)  # a spoken answer stops after this many
     # The first clause (ending in , ; :) is spoken on its own once it has this many words.
     first_clause_words: int = Field(3, ge=1)  # 3 against 6: first audio x0.89 (PERFORMANCE)
+    # A first sentence with no comma is spoken up to a word that opens a phrase ("by", "of")
+    # once it has this many words (0: off; PERFORMANCE.md, "first phrase")
+    first_phrase_words: int = Field(4, ge=0)
     llm_threads: int = Field(2, ge=1)  # CPU threads of llama.cpp
     llm_gpu_layers: int = 0  # llama.cpp layers offloaded to a GPU (-1: all), if built with CUDA
     openai_base_url: str = "http://127.0.0.1:8000/v1"  # llm_backend=openai: the server

@@ -88,6 +88,7 @@ class ResponseCache:
             "llm_max_tokens": str(settings.llm_max_tokens),
             "facts_answer": settings.facts_answer,
             "first_clause_words": str(settings.first_clause_words),
+            "first_phrase_words": str(settings.first_phrase_words),
             "actions": json.dumps(settings.actions, sort_keys=True),
         }
 

@@ -152,6 +152,7 @@ class VoiceChain:
                     guard_for(route, text),
                     max_sentences=self.settings.max_answer_sentences,
                     first_clause_words=self.settings.first_clause_words,
+                    first_phrase_words=self.settings.first_phrase_words,
                 )
                 # The LLM writes the first clause: it goes before anyone's partial passes.
                 slot: contextlib.AbstractAsyncContextManager[None] = (

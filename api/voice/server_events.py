@@ -79,8 +79,8 @@ class NluEvent(_Event):
 class ResponseDeltaEvent(_Event):
     """The next piece of the answer's text.
 
-    A sentence or first clause, once the number guard has passed it; numbers are shown in
-    digits with units, while the voice says them in words.
+    A sentence, or the first clause or phrase of the first one, once the number guard has
+    passed it; numbers are shown in digits with units, while the voice says them in words.
     """
 
     type: Literal["response_delta"] = "response_delta"

@@ -30,11 +30,18 @@ class GuardedAnswer:
     """Feed LLM pieces, get back checked sentences; ``done`` once the answer must stop."""
 
     def __init__(
-        self, guard: NumberGuard, *, max_sentences: int, first_clause_words: int = 6
+        self,
+        guard: NumberGuard,
+        *,
+        max_sentences: int,
+        first_clause_words: int = 6,
+        first_phrase_words: int = 0,
     ) -> None:
         self.guard = guard
         self.max_sentences = max_sentences
-        self.splitter = SentenceSplitter(first_clause_words=first_clause_words)
+        self.splitter = SentenceSplitter(
+            first_clause_words=first_clause_words, first_phrase_words=first_phrase_words
+        )
         self.sentences = 0
         self.done = False
         self.replaced = 0

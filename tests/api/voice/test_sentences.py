@@ -51,3 +51,54 @@ def test_a_long_first_clause_is_spoken_before_its_sentence_ends() -> None:
         "Hi, there friend.",
         "Okay, then, sure.",
     ]
+
+
+def streamed(text: str, **options: int) -> list[str]:
+    """``text`` fed word by word, as an LLM streams it, and the rest flushed."""
+    splitter = SentenceSplitter(**options)
+    out = [s for word in text.split(" ") for s in splitter.feed(word + " ")]
+    rest = splitter.flush()
+    return [*out, rest] if rest else out
+
+
+def test_a_first_sentence_without_a_comma_is_spoken_from_a_phrase_on() -> None:
+    text = "The tides on Earth are caused by the pull of the Moon. It pulls the oceans."
+    assert streamed(text, first_phrase_words=4) == [
+        "The tides on Earth are caused",
+        "by the pull of the Moon.",
+        "It pulls the oceans.",
+    ]
+    assert streamed(text) == [  # off by default
+        "The tides on Earth are caused by the pull of the Moon.",
+        "It pulls the oceans.",
+    ]
+    # only the first sentence is cut, and not before it has four words
+    assert streamed(
+        "Water boils at sea level in an open pot. Salt in water boils later.", first_phrase_words=4
+    ) == [
+        "Water boils at sea level",
+        "in an open pot.",
+        "Salt in water boils later.",
+    ]
+
+
+def test_a_number_is_never_cut_from_its_unit() -> None:
+    text = "The mass of an electron is 9.1 times ten to the minus 31 kilograms. It is tiny."
+    assert streamed(text, first_phrase_words=4) == [
+        "The mass of an electron is 9.1 times ten to the minus 31 kilograms.",
+        "It is tiny.",
+    ]
+    assert streamed("It weighs 5 kilograms of mass in total. Yes.", first_phrase_words=2) == [
+        "It weighs 5 kilograms",
+        "of mass in total.",
+        "Yes.",
+    ]
+
+
+def test_a_word_ending_like_an_abbreviation_still_ends_a_sentence() -> None:
+    # "kilograms." ends in "ms." (as in "Ms. Curie"): only the whole word is an abbreviation
+    assert feed_all(["It is 2 kilograms. ", "Ms. Curie said so. ", "Done"]) == [
+        "It is 2 kilograms.",
+        "Ms. Curie said so.",
+        "Done",
+    ]
