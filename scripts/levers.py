@@ -1,14 +1,16 @@
 """Two latency levers measured side by side in one process, alternating so both see one load.
 
-1. The first clause: first audio after the transcript with ``VOICE_FIRST_CLAUSE_WORDS`` at
-   each value given (default 6 and 3), over the questions of tests/data/speech/turns (their
-   texts, as transcripts: STT is left out). Answers from the fact store need no LLM and are
-   the same both ways.
+1. The first clause: first audio after the transcript with ``VOICE_FIRST_CLAUSE_WORDS`` (or
+   the setting ``--setting`` names, such as ``first_phrase_words``) at each value given
+   (default 6 and 3), over the questions of tests/data/speech/turns (their texts, as
+   transcripts: STT is left out). Answers from the fact store need no LLM and are the same
+   both ways.
 2. The system prompt's KV state: the LLM's first token when llama.cpp kept the previous
    prompt (which shares the system prompt: its longest common prefix is reused) against
    the same prompt read anew after ``Llama.reset()``.
 
-    nice -n 10 .venv/bin/python scripts/levers.py [--values 6 3] [--questions N]
+    nice -n 10 .venv/bin/python scripts/levers.py [--setting NAME] [--values 6 3]
+        [--questions N]
 """
 
 from __future__ import annotations
@@ -51,14 +53,16 @@ async def prime(models: Models) -> None:
         pass
 
 
-def first_clause(models: Models, values: list[int], limit: int | None) -> None:
-    """Median first audio per value of ``first_clause_words``."""
+def first_clause(
+    models: Models, values: list[int], limit: int | None, setting: str = "first_clause_words"
+) -> None:
+    """Median first audio per value of ``setting`` (``first_clause_words``)."""
     lines = (SET / "manifest.jsonl").read_text().splitlines()
     texts = sorted({json.loads(line)["text"] for line in lines if line})[:limit]
     chains = {}
     for value in values:
         chain = VoiceChain(models)
-        chain.settings = models.settings.model_copy(update={"first_clause_words": value})
+        chain.settings = models.settings.model_copy(update={setting: value})
         chains[value] = chain
     times: dict[int, list[float]] = {value: [] for value in values}
     for text in texts:
@@ -67,7 +71,11 @@ def first_clause(models: Models, values: list[int], limit: int | None) -> None:
             times[value].append(asyncio.run(first_audio_ms(chain, text)))
     print(f"first clause: {len(texts)} questions, first audio after the transcript (ms)")
     for value in values:
-        print(f"  first_clause_words={value}: median {statistics.median(times[value]):.0f}")
+        quartiles = statistics.quantiles(times[value], n=20)  # LLM answers are the slow end
+        print(
+            f"  {setting}={value}: median {statistics.median(times[value]):.0f},"
+            f" p75 {quartiles[14]:.0f}, p90 {quartiles[17]:.0f}"
+        )
     base = statistics.median(times[values[0]])
     for value in values[1:]:
         ratio = statistics.median(times[value]) / base
@@ -104,9 +112,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--values", type=int, nargs="+", default=[6, 3])
     parser.add_argument("--questions", type=int, default=None, help="at most N questions")
+    parser.add_argument("--setting", default="first_clause_words", help="what --values set")
     args = parser.parse_args()
     settings = Settings(_env_file=None, response_cache=False, speech_cache=False)
     loaded = Models.load(settings)
-    first_clause(loaded, args.values, args.questions)
+    first_clause(loaded, args.values, args.questions, args.setting)
     assert isinstance(loaded.llm, LlamaCppLLM)
     kv_state(loaded.llm)
