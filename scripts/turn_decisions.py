@@ -182,7 +182,8 @@ def main() -> int:
         )
         print(
             f"{'!!' if bad else '  '} {point['file']:34} {'end' if point['end'] else 'pause':5}"
-            f" {point['pause_s']:4.2f}s  text {point['p_text']:.2f} audio {point['p_audio'] or 0:.2f}"
+            f" {point['pause_s']:4.2f}s  text {point['p_text']:.2f}"
+            f" audio {point['p_audio'] or 0:.2f}"
             f" -> wait {wait:4d} ms  {point['text']!r}"
         )
     return 0
