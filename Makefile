@@ -63,9 +63,10 @@ typecheck: install-dev
 
 # Two processes (pytest-xdist): much of the suite waits on real time (speech streamed at its
 # own pace, workers, servers). A module's tests stay in one process (their module fixtures
-# are made once); tests/conftest.py gives each process its own Redis database.
+# are made once); tests/conftest.py gives each process its own Redis database and puts the
+# learning loop's slow files first, which --no-loadscope-reorder keeps at the front.
 pytest: install-dev
-	$(BIN)/pytest -n 2 --dist loadfile
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test: install-dev services browser compose prometheus lint typecheck pytest
 

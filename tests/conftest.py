@@ -28,6 +28,26 @@ def speech_clip(name: str) -> Path:
     return path
 
 
+# Files of minutes each (the learning loop's real fine-tunes). pytest-xdist hands out files in
+# collection order (make test passes --no-loadscope-reorder; by default it puts files with many
+# tests first): these start at once, one per process, instead of queuing in one at the end.
+_SLOW_FIRST = (
+    "tests/learning/loop/test_loop.py",
+    "tests/learning/loop/test_finetune.py",
+    "tests/learning/loop/test_training_queue.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow files first, in the order above; every other test keeps its place."""
+
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return _SLOW_FIRST.index(path) if path in _SLOW_FIRST else len(_SLOW_FIRST)
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("var")
