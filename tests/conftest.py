@@ -33,8 +33,8 @@ def speech_clip(name: str) -> Path:
 # tests first): these start at once, one per process, instead of queuing in one at the end.
 _SLOW_FIRST = (
     "tests/learning/loop/test_loop.py",
-    "tests/learning/loop/test_finetune.py",
     "tests/learning/loop/test_training_queue.py",
+    "tests/learning/loop/test_finetune_errors.py",
 )
 
 

@@ -1,8 +1,8 @@
 """The learning tests' shared, expensive things, made once per session.
 
 A Piper-spoken dataset in the export's format, the bundled tiny.en as a transformers
-checkpoint, a registry on a fresh PostgreSQL database with moto's S3 server as the object
-store, and one real fine-tune of a few steps that several tests read.
+checkpoint, and a registry on a fresh PostgreSQL database with moto's S3 server as the object
+store. The real fine-tune that several tests read is test_loop.py's (one process makes it).
 """
 
 from __future__ import annotations
@@ -109,19 +109,3 @@ def _make_buckets(settings: Settings) -> None:
 
     for region in ("eu", "us"):
         S3Store(settings, settings.s3_bucket_template.format(region=region)).ensure_bucket()
-
-
-@pytest.fixture(scope="session")
-def finetuned(
-    registry: Registry, speech_dataset: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path, str]:
-    """One real fine-tune through the CLI: (model id, its CT2 folder, the console output)."""
-    out = tmp_path_factory.mktemp("runs") / "good"
-    done = registry.cli(
-        "finetune", "stt", "--dataset", str(speech_dataset), "--out", str(out), *FAST
-    )
-    assert done.returncode == 0, done.stderr
-    model_id = next(
-        line.split()[1] for line in done.stdout.splitlines() if line.startswith("registered ")
-    )
-    return model_id, out / "ct2", done.stdout

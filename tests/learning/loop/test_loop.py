@@ -1,10 +1,16 @@
 """The loop end to end on CPU: dataset -> fine-tune -> CTranslate2 -> evaluate -> A/B ->
 promotion refused when a slice worsens, accepted when all improve -> rollback.
+
+The good fine-tune is made once here, for every test in this file: under pytest-xdist a
+session fixture is made once per process, and a fixture shared with another file cost a
+second fine-tune of minutes in the other process. Its own checks come first, while it is
+still a candidate; the end-to-end test promotes it and rolls it back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,9 +23,10 @@ from api.voice.backends.stt_faster_whisper import FasterWhisperSTT
 from api.voice.stt_versions import SttVersions
 from capture.models import AuditEntry, Capture
 from core.db import session_scope
+from core.settings import Settings
 from learning.evaluation.stt import wer
-from learning.experiments.evaluate import held_out_clips
-from learning.registry.models import ModelVersion
+from learning.experiments.evaluate import evaluate_folders, held_out_clips
+from learning.registry.models import ModelVersion, TrainingJob
 from tests.learning.loop.conftest import FAST, Registry
 from tests.utils.speech_dataset import relabel
 
@@ -34,6 +41,64 @@ def _status(registry: Registry, model_id: str) -> str:
 def _ok(done: object) -> str:
     assert done.returncode == 0, done.stderr  # type: ignore[attr-defined]
     return str(done.stdout)  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="module")
+def finetuned(
+    registry: Registry, speech_dataset: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, str]:
+    """One real fine-tune through the CLI: (model id, its CT2 folder, the console output)."""
+    out = tmp_path_factory.mktemp("runs") / "good"
+    done = registry.cli(
+        "finetune", "stt", "--dataset", str(speech_dataset), "--out", str(out), *FAST
+    )
+    assert done.returncode == 0, done.stderr
+    model_id = next(
+        line.split()[1] for line in done.stdout.splitlines() if line.startswith("registered ")
+    )
+    return model_id, out / "ct2", done.stdout
+
+
+def test_fine_tune_lowers_wer_on_held_out_clips_of_the_terms(
+    finetuned: tuple[str, Path, str], speech_dataset: Path, settings: Settings
+) -> None:
+    """Held-out sentences and speaker: the terms tiny.en mishears are heard after a few steps."""
+    _, ct2, _ = finetuned
+    figures = evaluate_folders(
+        settings,
+        {"base": settings.resolved_stt_model_path(), "tuned": ct2},
+        held_out_clips(speech_dataset),
+        [],
+        repeats=1,
+    )
+    training = json.loads((ct2.parent / "training.json").read_text())
+    print(
+        f"\ntest WER {figures['base']['wer']:.3f} -> {figures['tuned']['wer']:.3f}; per domain "
+        f"{figures['base']['domains']} -> {figures['tuned']['domains']}; {training['steps']} steps "
+        f"at {training['steps_per_s']} steps/s, {training['seconds']} s in all"
+    )
+    assert figures["base"]["wer"] >= 0.1, "the base model should mishear these terms"
+    assert figures["tuned"]["wer"] < figures["base"]["wer"]
+    assert training["best_dev_wer"] < training["base_dev_wer"]
+
+
+def test_progress_goes_to_the_console_and_the_job_record(
+    finetuned: tuple[str, Path, str], registry: Registry
+) -> None:
+    model_id, ct2, console = finetuned
+    assert "step 1 epoch 1 loss" in console and "dev WER" in console
+    with session_scope(registry.settings) as session:
+        job = session.scalars(select(TrainingJob).where(TrainingJob.model_id == model_id)).one()
+        entry = session.get(ModelVersion, model_id)
+    assert job.status == "done" and job.finished_at is not None
+    steps = [h for h in job.progress["history"] if h["event"] == "step"]
+    assert steps and all("loss" in h for h in steps)
+    assert any(h.get("dev_wer") is not None for h in steps)
+    assert entry is not None and entry.status == "candidate"
+    assert entry.parent_id is not None and entry.parent_id.startswith("stt-base-")
+    assert entry.dataset_hash and len(entry.dataset_hash) == 64
+    assert entry.training["settings"]["rank"] == 8 and entry.training["settings"]["alpha"] == 16
+    assert (ct2 / "model.bin").is_file() and (ct2 / "tokenizer.json").is_file()
 
 
 @pytest.mark.timeout(1800)
