@@ -59,9 +59,9 @@ _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,!?;:])")
 
 
 def speakable(text: str) -> str:
-    """Drop markdown, list bullets and citation brackets a voice would read out."""
+    """Drop markdown, list bullets, citation brackets and marks before the first word."""
     plain = _MARKUP.sub("", _BULLET.sub("", text))
-    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(plain.split()))
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(plain.split())).lstrip(".,;:!? ")
 
 
 class SentenceSplitter:
@@ -100,8 +100,10 @@ class SentenceSplitter:
         pattern = _END if self.started else _FIRST_END
         for match in pattern.finditer(self.buffer, start):
             candidate = self.buffer[start : match.start()].strip()
+            if len(candidate) < self.min_chars:  # also a lone mark: nothing before it
+                continue
             last_word = candidate.rsplit(maxsplit=1)[-1].lower().lstrip("(\"'[")
-            if len(candidate) < self.min_chars or last_word in _ABBREVIATIONS:  # not "kilograms."
+            if last_word in _ABBREVIATIONS:  # only a whole word: not "kilograms."
                 continue
             if candidate[-1] in ",;:" and len(candidate.split()) < self.first_clause_words:
                 continue

@@ -102,3 +102,12 @@ def test_a_word_ending_like_an_abbreviation_still_ends_a_sentence() -> None:
         "Ms. Curie said so.",
         "Done",
     ]
+
+
+def test_an_answer_that_opens_with_a_mark_is_spoken() -> None:
+    # The LLM wrote "." first on a live turn (jfk.flac): the empty text before it has no last
+    # word, and the splitter raised IndexError, so the turn ended in `internal_error`.
+    assert feed_all([".", " ", "..", "\n", "Ask what you can do. ", "Then do it"]) == [
+        "Ask what you can do.",
+        "Then do it",
+    ]
