@@ -56,12 +56,14 @@ _WORD = re.compile(r"\S+")
 _MARKUP = re.compile(r"[*_#`>|~]+|\[(\d+|[a-z0-9-]+)\]")
 _BULLET = re.compile(r"(?m)^\s*(?:[-•]|\d+[.)])\s+")
 _SPACE_BEFORE_PUNCTUATION = re.compile(r"\s+([.,!?;:])")
+# Marks before the first word ("." the LLM opened with), but not the point of ".5 metres"
+_LEADING_MARKS = re.compile(r"^(?:[\s,;:!?]|\.(?!\d))+")
 
 
 def speakable(text: str) -> str:
     """Drop markdown, list bullets, citation brackets and marks before the first word."""
     plain = _MARKUP.sub("", _BULLET.sub("", text))
-    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(plain.split())).lstrip(".,;:!? ")
+    return _LEADING_MARKS.sub("", _SPACE_BEFORE_PUNCTUATION.sub(r"\1", " ".join(plain.split())))
 
 
 class SentenceSplitter:

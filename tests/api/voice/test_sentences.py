@@ -111,3 +111,7 @@ def test_an_answer_that_opens_with_a_mark_is_spoken() -> None:
         "Ask what you can do.",
         "Then do it",
     ]
+
+
+def test_a_leading_decimal_point_is_kept() -> None:
+    assert speakable(". .5 metres is half a metre.") == ".5 metres is half a metre."

@@ -43,6 +43,11 @@ def _ok(done: object) -> str:
     return str(done.stdout)  # type: ignore[attr-defined]
 
 
+def _registered(console: str) -> str:
+    """The model id a fine-tune printed ("registered ID ...")."""
+    return next(line.split()[1] for line in console.splitlines() if line.startswith("registered "))
+
+
 @pytest.fixture(scope="module")
 def finetuned(
     registry: Registry, speech_dataset: Path, tmp_path_factory: pytest.TempPathFactory
@@ -52,11 +57,7 @@ def finetuned(
     done = registry.cli(
         "finetune", "stt", "--dataset", str(speech_dataset), "--out", str(out), *FAST
     )
-    assert done.returncode == 0, done.stderr
-    model_id = next(
-        line.split()[1] for line in done.stdout.splitlines() if line.startswith("registered ")
-    )
-    return model_id, out / "ct2", done.stdout
+    return _registered(_ok(done)), out / "ct2", done.stdout
 
 
 def test_fine_tune_lowers_wer_on_held_out_clips_of_the_terms(
@@ -116,7 +117,7 @@ def test_the_loop_end_to_end(
             "finetune", "stt", "--dataset", str(poisoned), "--out", str(tmp_path / "bad"), *FAST
         )
     )
-    bad = next(line.split()[1] for line in out.splitlines() if line.startswith("registered "))
+    bad = _registered(out)
 
     # promoting before any evaluation: one line, nothing changed
     refused = registry.cli("models", "promote", bad)
